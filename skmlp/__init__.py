@@ -1,0 +1,21 @@
+"""skmlp: scikit-learn compatible Keras multi-layer perceptrons.
+
+Every knob of the classic MNIST/Keras MLP labs is a constructor parameter, so
+the networks plug into ``Pipeline``, ``GridSearchCV``, cross-validation and
+soft-voting ensembles.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .estimators import MLPKerasClassifier, MLPKerasRegressor
+
+try:
+    __version__ = version("skmlp")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "MLPKerasClassifier",
+    "MLPKerasRegressor",
+    "__version__",
+]

@@ -1,0 +1,238 @@
+"""From plain parameters to a compiled-ready Keras model and optimizer.
+
+This is the one place that knows how the labs' knobs become Keras layers; both
+estimators (and nothing else) call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._keras import keras
+from ._validation import InvalidParameterError, did_you_mean, per_layer
+
+ACTIVATIONS = (
+    "relu",
+    "sigmoid",
+    "tanh",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "softsign",
+    "relu6",
+    "hard_sigmoid",
+    "mish",
+    "linear",
+)
+
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+    "orthogonal",
+    "zeros",
+    "ones",
+    # The labs call Glorot initialisation by its other name, Xavier.
+    "xavier_uniform",
+    "xavier_normal",
+)
+_INITIALIZER_ALIASES = {
+    "xavier_uniform": "glorot_uniform",
+    "xavier_normal": "glorot_normal",
+}
+
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "adamax": "Adamax",
+    "adadelta": "Adadelta",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+}
+# Optimizers whose constructor has a ``momentum`` argument.
+_WITH_MOMENTUM = ("sgd", "rmsprop")
+
+
+def _initializer(value: Any):
+    if isinstance(value, str):
+        return _INITIALIZER_ALIASES.get(value, value)
+    # A fresh copy per layer: Keras initialiser objects with a seed would
+    # otherwise give every layer the same weights.
+    return value.__class__.from_config(value.get_config())
+
+
+def _regularizer(l1: float, l2: float):
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=float(l1), l2=float(l2))
+
+
+def build_mlp(
+    n_features: int,
+    n_outputs: int,
+    output_activation: str,
+    *,
+    hidden_layer_sizes: Sequence[int],
+    activation: str | Sequence[str] = "relu",
+    kernel_initializer: Any = "glorot_uniform",
+    bias_initializer: Any = "zeros",
+    dropout: float | Sequence[float] = 0.0,
+    batch_normalization: bool = False,
+    kernel_l1: float = 0.0,
+    kernel_l2: float = 0.0,
+    bias_l1: float = 0.0,
+    bias_l2: float = 0.0,
+    activity_l1: float = 0.0,
+    activity_l2: float = 0.0,
+) -> keras.Model:
+    """Build the labs' multi-layer perceptron.
+
+    Each hidden layer is ``Dense -> [BatchNormalization] -> Activation ->
+    [Dropout]``, the order the labs use. Kernel and bias regularisers apply to
+    every ``Dense`` layer, the output layer included (so that a perceptron
+    with no hidden layer can be regularised too); the activity regulariser
+    applies to the hidden layers' outputs only.
+
+    Returns
+    -------
+    keras.Sequential
+        The model, built for ``n_features`` inputs and not yet compiled.
+    """
+    n_hidden = len(hidden_layer_sizes)
+    activations = per_layer(activation, n_hidden, "activation")
+    dropouts = per_layer(dropout, n_hidden, "dropout")
+    kernel_reg = (kernel_l1, kernel_l2)
+    bias_reg = (bias_l1, bias_l2)
+    activity_reg = (activity_l1, activity_l2)
+
+    layers: list = [keras.Input(shape=(n_features,), name="pixels")]
+    for i, (units, act, rate) in enumerate(
+        zip(hidden_layer_sizes, activations, dropouts), start=1
+    ):
+        layers.append(
+            keras.layers.Dense(
+                units,
+                kernel_initializer=_initializer(kernel_initializer),
+                bias_initializer=_initializer(bias_initializer),
+                kernel_regularizer=_regularizer(*kernel_reg),
+                bias_regularizer=_regularizer(*bias_reg),
+                activity_regularizer=_regularizer(*activity_reg),
+                name=f"dense_{i}",
+            )
+        )
+        if batch_normalization:
+            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
+        layers.append(keras.layers.Activation(act, name=f"{act}_{i}"))
+        if rate > 0:
+            layers.append(keras.layers.Dropout(float(rate), name=f"dropout_{i}"))
+    layers.append(
+        keras.layers.Dense(
+            n_outputs,
+            activation=output_activation,
+            kernel_initializer=_initializer(kernel_initializer),
+            bias_initializer=_initializer(bias_initializer),
+            kernel_regularizer=_regularizer(*kernel_reg),
+            bias_regularizer=_regularizer(*bias_reg),
+            name="output",
+        )
+    )
+    return keras.Sequential(layers, name="mlp")
+
+
+def make_optimizer(
+    optimizer: Any,
+    learning_rate: float | None,
+    momentum: float,
+    extra: dict[str, Any],
+) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer from a name, a class or an instance.
+
+    ``extra`` holds the ``optimizer__*`` arguments routed from the estimator.
+    A new object is made at every fit, so an optimizer instance given as a
+    parameter is never trained in place and the estimator stays clonable.
+    """
+    kwargs = dict(extra)
+    if learning_rate is not None:
+        kwargs["learning_rate"] = float(learning_rate)
+    if isinstance(optimizer, str):
+        name = optimizer
+        if momentum:
+            if name not in _WITH_MOMENTUM:
+                raise InvalidParameterError(
+                    f"momentum={momentum} applies to 'sgd' and 'rmsprop' only; "
+                    f"optimizer={name!r} has none (for Adam-like optimizers set "
+                    f"optimizer__beta_1 instead)."
+                )
+            kwargs["momentum"] = float(momentum)
+        cls = getattr(keras.optimizers, OPTIMIZERS[name])
+    elif isinstance(optimizer, keras.optimizers.Optimizer):
+        cls = type(optimizer)
+        kwargs = {**optimizer.get_config(), **kwargs}
+        kwargs.pop("name", None)
+        if momentum and "momentum" in kwargs:
+            kwargs["momentum"] = float(momentum)
+        return cls.from_config(kwargs)
+    else:  # an optimizer class
+        cls = optimizer
+        if momentum:
+            kwargs["momentum"] = float(momentum)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        bad = str(exc).split("'")[1] if "'" in str(exc) else ""
+        known = [
+            p for p in cls.__init__.__code__.co_varnames if not p.startswith("_")
+        ]
+        raise InvalidParameterError(
+            f"optimizer__{bad} is not an argument of {cls.__name__}."
+            f"{did_you_mean(bad, known)} ({exc})"
+        ) from None
+
+
+def output_layer_for(n_classes: int, loss: Any) -> tuple[int, str]:
+    """Units and activation of a classifier's output layer.
+
+    Two classes with the default (or binary cross-entropy) loss get one
+    sigmoid unit, as in the labs; otherwise one softmax unit per class.
+    """
+    if n_classes == 2 and loss in (None, "binary_crossentropy"):
+        return 1, "sigmoid"
+    return n_classes, "softmax"
+
+
+def float64_copy(model: keras.Model) -> keras.Model | None:
+    """The same network computing in float64, for prediction.
+
+    In float32 a row's output changes in the last bits with the size of the
+    batch it is predicted in (the matrix kernels block differently); in
+    float64 those differences are far below anything that matters, so
+    predictions do not depend on what else is in the batch. JAX computes in
+    float32 unless x64 is enabled, so there is no copy then (None).
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            return None
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float64"
+    copy = keras.Sequential.from_config(config)
+    copy.set_weights([w.astype("float64") for w in model.get_weights()])
+    return copy
