@@ -6,6 +6,7 @@ estimators (and nothing else) call it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,7 +124,7 @@ def build_mlp(
 
     layers: list = [keras.Input(shape=(n_features,), name="pixels")]
     for i, (units, act, rate) in enumerate(
-        zip(hidden_layer_sizes, activations, dropouts), start=1
+        zip(hidden_layer_sizes, activations, dropouts, strict=True), start=1
     ):
         layers.append(
             keras.layers.Dense(
@@ -192,17 +193,23 @@ def make_optimizer(
         cls = optimizer
         if momentum:
             kwargs["momentum"] = float(momentum)
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        bad = str(exc).split("'")[1] if "'" in str(exc) else ""
-        known = [
-            p for p in cls.__init__.__code__.co_varnames if not p.startswith("_")
-        ]
-        raise InvalidParameterError(
-            f"optimizer__{bad} is not an argument of {cls.__name__}."
-            f"{did_you_mean(bad, known)} ({exc})"
-        ) from None
+    known = _argument_names(cls) | _argument_names(keras.optimizers.Optimizer)
+    for name in kwargs:
+        if name not in known:
+            raise InvalidParameterError(
+                f"optimizer__{name} is not an argument of {cls.__name__}."
+                f"{did_you_mean(name, known)}"
+            )
+    return cls(**kwargs)
+
+
+def _argument_names(cls) -> set[str]:
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return {
+        p.name
+        for p in parameters
+        if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+    } - {"self"}
 
 
 def output_layer_for(n_classes: int, loss: Any) -> tuple[int, str]:

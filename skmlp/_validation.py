@@ -26,7 +26,7 @@ class InvalidParameterError(ValueError, TypeError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""``."""
-    matches = difflib.get_close_matches(str(word).lower(), list(choices), n=1)
+    matches = difflib.get_close_matches(str(word).lower(), sorted(choices), n=1)
     return f" Did you mean {matches[0]!r}?" if matches else ""
 
 
@@ -79,17 +79,17 @@ class Interval(Constraint):
             return False
         if not np.isfinite(value):
             return False
-        if self.low is not None:
-            if value < self.low or (
-                value == self.low and self.closed not in ("both", "left")
-            ):
-                return False
-        if self.high is not None:
-            if value > self.high or (
-                value == self.high and self.closed not in ("both", "right")
-            ):
-                return False
-        return True
+        low_ok = (
+            self.low is None
+            or value > self.low
+            or (value == self.low and self.closed in ("both", "left"))
+        )
+        high_ok = (
+            self.high is None
+            or value < self.high
+            or (value == self.high and self.closed in ("both", "right"))
+        )
+        return low_ok and high_ok
 
     def __str__(self):
         word = "an int" if self.kind is numbers.Integral else "a float"

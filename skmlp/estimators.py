@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _network
@@ -401,9 +401,14 @@ class _BaseMLP(BaseEstimator):
             activity_l2=self.activity_l2,
         )
         optimizer = _network.make_optimizer(
-            self.optimizer, self.learning_rate, self.momentum, self._routed("optimizer__")
+            self.optimizer,
+            self.learning_rate,
+            self.momentum,
+            self._routed("optimizer__"),
         )
-        metrics = self._default_metrics() if self.metrics is None else list(self.metrics)
+        metrics = (
+            self._default_metrics() if self.metrics is None else list(self.metrics)
+        )
         model.compile(
             optimizer=optimizer,
             loss=loss,
@@ -440,8 +445,11 @@ class _BaseMLP(BaseEstimator):
                 )
             )
         if self.tensorboard_dir is not None:
-            run = f"{time.strftime('%Y%m%d-%H%M%S')}-{self._run_name()}-{uuid.uuid4().hex[:6]}"
-            self.tensorboard_log_dir_ = os.path.join(os.fspath(self.tensorboard_dir), run)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            run = f"{stamp}-{self._run_name()}-{uuid.uuid4().hex[:6]}"
+            self.tensorboard_log_dir_ = os.path.join(
+                os.fspath(self.tensorboard_dir), run
+            )
             callbacks.append(
                 keras.callbacks.TensorBoard(
                     log_dir=self.tensorboard_log_dir_, histogram_freq=1
@@ -600,7 +608,9 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         n_classes = len(self.classes_)
         if self.loss is None:
             loss = (
-                "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
+                "binary_crossentropy"
+                if n_classes == 2
+                else "sparse_categorical_crossentropy"
             )
         else:
             loss = self.loss
@@ -666,7 +676,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, epochs=1, reset=first, classes=classes)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order."""
         out = self._forward(X).astype(np.float64)
         if out.shape[1] == 1:  # one sigmoid unit: P(classes_[1])
             out = np.hstack([1.0 - out, out])
@@ -711,7 +721,9 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight, epochs=1, reset=not hasattr(self, "model_"))
+        return self._fit(
+            X, y, sample_weight, epochs=1, reset=not hasattr(self, "model_")
+        )
 
     def predict(self, X) -> np.ndarray:
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
@@ -884,7 +896,8 @@ MLPKerasRegressor.__doc__ = f"""A Keras multi-layer perceptron regressor.
     >>> import numpy as np
     >>> from skmlp import MLPKerasRegressor
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
-    >>> reg = MLPKerasRegressor((32,), epochs=100, random_state=0).fit(X, X.ravel() ** 2)
+    >>> reg = MLPKerasRegressor((32,), epochs=100, random_state=0)
+    >>> reg = reg.fit(X, X.ravel() ** 2)
     >>> reg.predict(X[:3]).shape
     (3,)
     """

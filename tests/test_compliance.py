@@ -7,8 +7,12 @@ from skmlp import MLPKerasClassifier, MLPKerasRegressor
 # Small networks keep the ~120 checks short; the learning rate is raised so
 # that a few epochs pass the checks' accuracy thresholds.
 CHECKED = [
-    MLPKerasClassifier((16,), learning_rate=0.01, epochs=20, batch_size=32, random_state=0),
-    MLPKerasRegressor((16,), learning_rate=0.01, epochs=20, batch_size=32, random_state=0),
+    MLPKerasClassifier(
+        (16,), learning_rate=0.01, epochs=20, batch_size=32, random_state=0
+    ),
+    MLPKerasRegressor(
+        (16,), learning_rate=0.01, epochs=20, batch_size=32, random_state=0
+    ),
 ]
 
 # Checks a mini-batch neural network cannot meet by nature, each with its

@@ -1,0 +1,358 @@
+"""MLPKerasClassifier and MLPKerasRegressor in scikit-learn's machinery."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.ensemble import VotingClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skmlp import MLPKerasClassifier, MLPKerasRegressor
+
+FAST = dict(hidden_layer_sizes=(32,), epochs=8, learning_rate=0.01, random_state=0)
+
+
+def test_defaults_are_documented_values():
+    clf = MLPKerasClassifier()
+    assert clf.hidden_layer_sizes == (128, 128)
+    assert clf.optimizer == "adam" and clf.batch_size == 128 and clf.epochs == 10
+    assert is_classifier(clf) and is_regressor(MLPKerasRegressor())
+
+
+def test_fitted_attributes(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(validation_split=0.2, **FAST).fit(X, y)
+    assert clf.n_features_in_ == 64
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert clf.n_iter_ == 8 == len(clf.history_["val_loss"])
+    assert clf.model_.count_params() == 64 * 32 + 32 + 32 * 10 + 10
+    assert clf.score(X, y) > 0.9
+
+
+def test_feature_names_from_dataframe(digits):
+    X, y = digits
+    frame = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    clf = MLPKerasClassifier(**FAST).fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+
+
+def test_string_labels_and_binary_output(digits):
+    X, y = digits
+    labels = np.where(y % 2 == 0, "even", "odd")
+    clf = MLPKerasClassifier(**FAST).fit(X, labels)
+    assert clf.model_.layers[-1].units == 1  # one sigmoid unit for two classes
+    proba = clf.predict_proba(X[:5])
+    assert proba.shape == (5, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X)) <= {"even", "odd"}
+    assert clf.score(X, labels) > 0.85
+
+
+def test_categorical_crossentropy_one_hot_matches_sparse(digits):
+    X, y = digits
+    sparse = MLPKerasClassifier(**FAST).fit(X, y)
+    one_hot = MLPKerasClassifier(loss="categorical_crossentropy", **FAST).fit(X, y)
+    np.testing.assert_allclose(
+        sparse.history_["loss"], one_hot.history_["loss"], rtol=1e-4
+    )
+
+
+def test_same_random_state_gives_identical_predictions(digits):
+    X, y = digits
+    a = MLPKerasClassifier(dropout=0.2, **FAST).fit(X, y).predict_proba(X)
+    b = MLPKerasClassifier(dropout=0.2, **FAST).fit(X, y).predict_proba(X)
+    c = MLPKerasClassifier(dropout=0.2, **{**FAST, "random_state": 1}).fit(X, y)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c.predict_proba(X))
+
+
+def test_fit_leaves_global_random_state_alone(digits):
+    X, y = digits
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    MLPKerasClassifier(**FAST).fit(X, y)
+    assert np.random.rand() == expected
+
+
+def test_pickle_and_joblib_round_trips(digits, tmp_path):
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(clf)).predict_proba(X), expected
+    )
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected
+    )
+
+
+def test_clone_keeps_parameters_and_drops_fit(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(dropout=0.1, optimizer__beta_1=0.8, **FAST).fit(X, y)
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params()
+    assert copy.get_params()["optimizer__beta_1"] == 0.8
+    assert not hasattr(copy, "model_")
+
+
+def test_routed_optimizer_arguments_reach_keras(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        optimizer="sgd", optimizer__nesterov=True, momentum=0.9, **FAST
+    )
+    clf.fit(X, y)
+    assert clf.model_.optimizer.nesterov is True
+    assert clf.model_.optimizer.momentum == pytest.approx(0.9)
+    clf.set_params(optimizer__nesterov=False)
+    assert clf.fit(X, y).model_.optimizer.nesterov is False
+
+
+def test_routed_fit_and_compile_arguments(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        validation_split=0.2,
+        fit__validation_freq=2,
+        compile__auto_scale_loss=False,
+        **FAST,
+    ).fit(X, y)
+    assert len(clf.history_["val_loss"]) == 4  # every second epoch of 8
+
+
+def test_lab_knobs_build_the_expected_network(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        hidden_layer_sizes=(20, 10),
+        activation=["elu", "sigmoid"],
+        kernel_initializer="he_normal",
+        dropout=[0.3, 0.0],
+        batch_normalization=True,
+        kernel_l1=1e-5,
+        kernel_l2=1e-4,
+        bias_l1=1e-5,
+        activity_l2=1e-4,
+        optimizer="rmsprop",
+        learning_rate=0.002,
+        epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    names = [layer.name for layer in clf.model_.layers]
+    assert names == [
+        "dense_1", "batch_norm_1", "elu_1", "dropout_1",
+        "dense_2", "batch_norm_2", "sigmoid_2", "output",
+    ]  # fmt: skip
+    dense = clf.model_.get_layer("dense_1")
+    assert dense.kernel_regularizer.l1 == pytest.approx(1e-5)
+    assert dense.kernel_regularizer.l2 == pytest.approx(1e-4)
+    assert dense.activity_regularizer.l2 == pytest.approx(1e-4)
+    assert type(dense.kernel_initializer).__name__ == "HeNormal"
+    assert type(clf.model_.optimizer).__name__ == "RMSprop"
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.002)
+
+
+def test_perceptron_has_no_hidden_layer(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**{**FAST, "hidden_layer_sizes": ()}).fit(X, y)
+    assert [layer.name for layer in clf.model_.layers] == ["output"]
+    assert clf.score(X, y) > 0.85
+
+
+def test_class_weight_shifts_predictions(digits):
+    X, y = digits
+    weights = {c: (50.0 if c == 3 else 1.0) for c in range(10)}
+    plain = MLPKerasClassifier(**FAST).fit(X, y)
+    weighted = MLPKerasClassifier(class_weight=weights, **FAST).fit(X, y)
+    assert (weighted.predict(X) == 3).sum() > (plain.predict(X) == 3).sum()
+    assert (
+        MLPKerasClassifier(class_weight="balanced", **FAST).fit(X, y).score(X, y) > 0.9
+    )
+
+
+def test_regressor_single_and_multi_output():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(400, 3))
+    y = np.column_stack([X[:, 0] ** 2, X[:, 1] - X[:, 2]])
+    reg = MLPKerasRegressor((32,), epochs=60, learning_rate=0.01, random_state=0)
+    assert reg.fit(X, y).predict(X).shape == (400, 2)
+    assert reg.score(X, y) > 0.8
+    one = reg.fit(X, y[:, 1]).predict(X)
+    assert one.shape == (400,) and one.dtype == np.float64
+    assert set(reg.history_) == {"loss"}
+
+
+def test_pipeline_and_stratified_cross_validation(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), MLPKerasClassifier(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3))
+    assert scores.shape == (3,) and scores.min() > 0.85
+
+
+def test_grid_search_over_lab_knobs(digits):
+    X, y = digits
+    grid = {
+        "hidden_layer_sizes": [(16,), (32, 16)],
+        "activation": ["relu", "tanh"],
+        "dropout": [0.0, 0.2],
+        "kernel_l2": [0.0, 1e-4],
+        "optimizer": ["adam", "sgd"],
+        "learning_rate": [0.01],
+    }
+    search = GridSearchCV(
+        MLPKerasClassifier(epochs=3, random_state=0), grid, cv=2, error_score="raise"
+    )
+    # 32 candidates x 2 folds would be slow; a random subset covers all knobs.
+    search = RandomizedSearchCV(
+        search.estimator, grid, n_iter=4, cv=2, random_state=0, error_score="raise"
+    ).fit(X, y)
+    assert set(search.best_params_) == set(grid)
+    assert search.best_score_ > 0.5
+    small = GridSearchCV(
+        MLPKerasClassifier(epochs=3, random_state=0),
+        {
+            "hidden_layer_sizes": [(16,)],
+            "activation": ["relu", "sigmoid"],
+            "optimizer__beta_1": [0.9, 0.8],
+            "kernel_l1": [0.0, 1e-5],
+            "learning_rate": [0.01],
+        },
+        cv=2,
+        error_score="raise",
+    ).fit(X, y)
+    assert len(small.cv_results_["params"]) == 8
+    assert small.best_params_["optimizer__beta_1"] in (0.9, 0.8)
+
+
+@pytest.mark.parametrize("voting", ["soft", "hard"])
+def test_voting_classifier_of_three(digits, voting):
+    X, y = digits
+    vote = VotingClassifier(
+        [
+            ("relu", MLPKerasClassifier(**{**FAST, "random_state": 1})),
+            ("tanh", MLPKerasClassifier(activation="tanh", **FAST)),
+            ("sig", MLPKerasClassifier(activation="sigmoid", **FAST)),
+        ],
+        voting=voting,
+    ).fit(X, y)
+    assert vote.score(X, y) > 0.9
+    if voting == "soft":
+        assert vote.predict_proba(X[:3]).shape == (3, 10)
+
+
+def test_warm_start_continues_training(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(warm_start=True, **FAST).fit(X, y)
+    first_model = clf.model_
+    clf.fit(X, y)
+    assert clf.model_ is first_model and clf.n_iter_ == 16
+    assert len(clf.history_["loss"]) == 16
+
+
+# -- bad input: each gets a clear message, never a TensorFlow trace ----------
+
+
+def test_nan_and_inf_in_X(digits):
+    X, y = digits
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MLPKerasClassifier(**FAST).fit(bad, y)
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        MLPKerasClassifier(**FAST).fit(bad, y)
+
+
+def test_wrong_number_of_features_at_predict(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    with pytest.raises(
+        ValueError, match="X has 10 features, but MLPKerasClassifier is expecting 64"
+    ):
+        clf.predict(X[:, :10])
+
+
+def test_single_class(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPKerasClassifier(**FAST).fit(X, np.zeros(len(X)))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"activation": "rellu"}, r"'activation' parameter.*Did you mean 'relu'\?"),
+        (
+            {"activation": ["relu", "tanh"]},
+            "activation has 2 entries but hidden_layer_sizes has 1",
+        ),
+        ({"optimizer": "adamm"}, r"'optimizer' parameter.*Did you mean 'adam'\?"),
+        ({"kernel_initializer": "he_normall"}, r"Did you mean 'he_normal'\?"),
+        ({"learning_rate": -0.1}, "'learning_rate' parameter.*Got -0.1"),
+        ({"kernel_l2": -1.0}, "'kernel_l2' parameter.*>= 0"),
+        ({"dropout": 1.0}, r"'dropout' parameter.*\[0, 1\)"),
+        ({"dropout": -0.2}, r"'dropout' parameter"),
+        ({"momentum": 0.9}, "momentum=0.9 applies to 'sgd' and 'rmsprop' only"),
+        ({"hidden_layer_sizes": (0,)}, "'hidden_layer_sizes' parameter"),
+        ({"epochs": 0}, "'epochs' parameter"),
+        (
+            {"hiden_layer_sizes": (3,)},
+            r"no parameter 'hiden_layer_sizes'.*Did you mean 'hidden_layer_sizes'\?",
+        ),
+        (
+            {"optimizer__beta1": 0.9},
+            r"optimizer__beta1 is not an argument of Adam.*Did you mean 'beta_1'\?",
+        ),
+        ({"fit__epochs": 3}, "duplicates the estimator's own parameter 'epochs'"),
+    ],
+)
+def test_bad_parameters_are_named(digits, params, message):
+    X, y = digits
+    clf = MLPKerasClassifier(**{**FAST, **params})
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")  # no half-trained model left behind
+
+
+def test_unknown_parameter_via_set_params_is_reported_at_fit(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).set_params(epoch=3)
+    with pytest.raises(TypeError, match=r"Did you mean 'epochs'\?"):
+        clf.fit(X, y)
+
+
+def test_empty_and_wrongly_shaped_input(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="0 sample"):
+        MLPKerasClassifier(**FAST).fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        MLPKerasClassifier(**FAST).fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        MLPKerasClassifier(**FAST).fit(X, y[:10])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MLPKerasClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        MLPKerasClassifier().predict(np.zeros((2, 3)))
+    with pytest.raises(NotFittedError):
+        MLPKerasRegressor().predict(np.zeros((2, 3)))
+
+
+def test_validation_split_too_large_for_tiny_data():
+    with pytest.raises(ValueError, match="leaves no rows for validation"):
+        MLPKerasClassifier(validation_split=0.1, **FAST).fit(
+            np.random.rand(4, 2), [0, 1, 0, 1]
+        )
