@@ -8,6 +8,7 @@ soft-voting ensembles.
 from importlib.metadata import PackageNotFoundError, version
 
 from .estimators import MLPKerasClassifier, MLPKerasRegressor
+from .preprocessing import IDXLoader, SubsetSplitter
 
 try:
     __version__ = version("skmlp")
@@ -15,6 +16,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "IDXLoader",
+    "SubsetSplitter",
     "MLPKerasClassifier",
     "MLPKerasRegressor",
     "__version__",

@@ -1,0 +1,25 @@
+"""Data for the labs: the IDX codec, MNIST (folder, cache, bundled sample), synthetic data."""
+
+from ._idx import load_idx, read_idx_header, save_idx
+from ._mnist import (
+    MNIST_MIRRORS,
+    fetch_mnist,
+    get_data_home,
+    load_mnist,
+    load_mnist_sample,
+    pixel_names,
+)
+from ._synthetic import make_cosine_classes
+
+__all__ = [
+    "MNIST_MIRRORS",
+    "fetch_mnist",
+    "get_data_home",
+    "load_idx",
+    "load_mnist",
+    "load_mnist_sample",
+    "make_cosine_classes",
+    "pixel_names",
+    "read_idx_header",
+    "save_idx",
+]

@@ -1,0 +1,167 @@
+"""MNIST from a folder, and the fetcher against a real HTTP server on 127.0.0.1."""
+
+import gzip
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skmlp.datasets import fetch_mnist, get_data_home, load_mnist
+from skmlp.datasets._mnist import MNIST_SHA256
+
+SHARED_SHA256 = {  # from ../shared/data/README.md
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+def test_real_files_match_the_published_checksums(mnist_dir):
+    for name, sha in SHARED_SHA256.items():
+        content = gzip.decompress((mnist_dir / f"{name}.gz").read_bytes())
+        assert hashlib.sha256(content).hexdigest() == sha == MNIST_SHA256[name]
+
+
+def test_load_mnist_from_folder(mnist_dir):
+    (X_train, y_train), (X_test, y_test) = load_mnist(mnist_dir)
+    assert X_train.shape == (60000, 28, 28) and X_train.dtype == np.uint8
+    assert X_test.shape == (10000, 28, 28)
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9]
+    assert np.bincount(y_test).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
+
+
+def test_load_mnist_as_frame_and_uncompressed(tmp_path, mnist_dir):
+    for name in SHARED_SHA256:  # plain files this time
+        (tmp_path / name).write_bytes(
+            gzip.decompress((mnist_dir / f"{name}.gz").read_bytes())
+        )
+    (X, y), _ = load_mnist(tmp_path, as_frame=True)
+    assert isinstance(X, pd.DataFrame) and X.shape == (60000, 784)
+    assert X.columns[0] == "pixel_0" and X.columns[-1] == "pixel_783"
+    assert isinstance(y, pd.Series) and y.name == "label" and y.iloc[0] == 5
+
+
+def test_load_mnist_checks_counts_and_files(tmp_path, mnist_dir):
+    from skmlp.datasets import save_idx
+
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_mnist(tmp_path)
+    save_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 2, 2), np.uint8))
+    save_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, np.uint8))
+    save_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((1, 2, 2), np.uint8))
+    save_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(1, np.uint8))
+    with pytest.raises(ValueError, match="train set has 3 images but 2 labels"):
+        load_mnist(tmp_path)
+
+
+# -- fetch_mnist against a local server ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mirror(mnist_dir):
+    """A real HTTP server on 127.0.0.1 with four kinds of mirror:
+
+    /good/ serves the files, /down/ answers 503, /corrupt/ serves a valid gzip
+    of altered content, /cutoff/ announces the full length and stops halfway.
+    """
+    files = {
+        f"{name}.gz": (mnist_dir / f"{name}.gz").read_bytes() for name in SHARED_SHA256
+    }
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            requests.append(self.path)
+            kind, _, name = self.path.strip("/").partition("/")
+            if kind == "down" or name not in files:
+                self.send_error(503 if kind == "down" else 404)
+                return
+            body = files[name]
+            if kind == "corrupt":
+                content = bytearray(gzip.decompress(body))
+                content[-1] ^= 0xFF
+                body = gzip.compress(bytes(content))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2] if kind == "cutoff" else body)
+            if kind == "cutoff":
+                self.wfile.flush()
+                self.close_connection = True
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield base, requests
+    server.shutdown()
+    server.server_close()
+
+
+def _cache_files(home):
+    folder = home / "mnist"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_fetch_falls_back_to_the_next_mirror_then_uses_the_cache(tmp_path, mirror):
+    base, requests = mirror
+    requests.clear()
+    (X_train, y_train), (X_test, _) = fetch_mnist(
+        tmp_path, mirrors=[f"{base}/down/", f"{base}/good/"]
+    )
+    assert X_train.shape == (60000, 28, 28) and y_train[:5].tolist() == [5, 0, 4, 1, 9]
+    assert _cache_files(tmp_path) == sorted(f"{n}.gz" for n in SHARED_SHA256)
+    assert sum(r.startswith("/down/") for r in requests) == 4
+    requests.clear()
+    fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    assert requests == []  # second call: all from the cache
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("corrupt", "checksum mismatch"), ("cutoff", "cut off|IncompleteRead|corrupt")],
+)
+def test_failed_download_leaves_nothing_behind(tmp_path, mirror, kind, message):
+    base, _ = mirror
+    with pytest.raises(OSError, match=message) as info:
+        fetch_mnist(tmp_path, mirrors=[f"{base}/{kind}/"])
+    assert str(tmp_path / "mnist") in str(info.value)  # says where to put the files
+    assert _cache_files(tmp_path) == []
+
+
+def test_offline_with_nothing_cached_says_where_to_put_the_files(tmp_path, monkeypatch):
+    with pytest.raises(OSError, match="downloads are off") as info:
+        fetch_mnist(tmp_path, download_if_missing=False)
+    assert f"in {tmp_path / 'mnist'}" in str(info.value)
+    # A mirror nobody listens on: what a machine with no network sees.
+    monkeypatch.setenv("SKMLP_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    with pytest.raises(
+        OSError, match="every mirror failed.*Put the four MNIST IDX files"
+    ):
+        fetch_mnist(tmp_path, timeout=5)
+    assert _cache_files(tmp_path) == []
+
+
+def test_data_home_follows_argument_then_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "from_env"))
+    assert get_data_home() == tmp_path / "from_env"
+    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
+    assert (tmp_path / "arg").is_dir()
