@@ -20,12 +20,8 @@ from .datasets import load_idx, pixel_names, read_idx_header
 def _paths(X) -> list:
     if isinstance(X, (str, os.PathLike)):
         return [X]
-    if isinstance(X, Sequence) or isinstance(X, np.ndarray):
-        paths = (
-            list(np.asarray(X, dtype=object).ravel())
-            if isinstance(X, np.ndarray)
-            else list(X)
-        )
+    if isinstance(X, (Sequence, np.ndarray)):
+        paths = list(np.ravel(np.asarray(X, dtype=object)))
         if paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
             return paths
     raise TypeError(
