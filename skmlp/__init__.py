@@ -7,6 +7,7 @@ soft-voting ensembles.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._saving import load
 from .estimators import MLPKerasClassifier, MLPKerasRegressor
 from .preprocessing import IDXLoader, SubsetSplitter
 
@@ -21,4 +22,5 @@ __all__ = [
     "MLPKerasClassifier",
     "MLPKerasRegressor",
     "__version__",
+    "load",
 ]

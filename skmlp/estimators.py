@@ -342,11 +342,11 @@ class _BaseMLP(BaseEstimator):
         y_keras, sample_weight, n_outputs, output_activation, loss = (
             self._prepare_targets(y, sample_weight, reset=reset, classes=classes)
         )
-        validation_split = self._effective_validation_split(X.shape[0])
+        validation_split, n_train = self._effective_validation_split(X.shape[0])
         with _seeded(self.random_state) as seed:
             if reset:
                 self.model_ = self._build_and_compile(
-                    X.shape[1], n_outputs, output_activation, loss, X.shape[0]
+                    X.shape[1], n_outputs, output_activation, loss, n_train
                 )
                 self.history_ = {}
             callbacks = self._fit_callbacks(seed)
@@ -364,23 +364,24 @@ class _BaseMLP(BaseEstimator):
             )
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
-        self._predictor = _network.float64_copy(self.model_) or self.model_
+        self._set_predictor()
         self.n_iter_ = len(self.history_.get("loss", []))
         return self
 
-    def _effective_validation_split(self, n_samples: int) -> float:
+    def _effective_validation_split(self, n_samples: int) -> tuple[float, int]:
+        """The validation split Keras will use, and the training rows it leaves."""
         split = self.validation_split
         if self.early_stopping and split == 0:
             split = 0.1  # early stopping needs held-out data to watch
-        if split > 0:
-            n_train = math.ceil(n_samples * (1 - split))
-            if n_train < 1 or n_train >= n_samples:
-                raise ValueError(
-                    f"validation_split={split} leaves no rows for "
-                    f"{'training' if n_train < 1 else 'validation'} out of "
-                    f"{n_samples} samples; use more data or validation_split=0."
-                )
-        return split
+        # Keras' own rule (array_slicing.train_validation_split): the first
+        # floor(n * (1 - split)) rows train, the rest validate.
+        n_train = math.floor(n_samples * (1 - split))
+        if n_train < 1:
+            raise ValueError(
+                f"validation_split={split} leaves no rows for training out of "
+                f"{n_samples} samples; use more data or a smaller validation_split."
+            )
+        return split, n_train
 
     def _build_and_compile(self, n_features, n_outputs, output_activation, loss, n):
         model = _network.build_mlp(
@@ -501,7 +502,28 @@ class _BaseMLP(BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "model_" in state:
-            self._predictor = _network.float64_copy(self.model_) or self.model_
+            self._set_predictor()
+
+    def _set_predictor(self) -> None:
+        self._predictor = _network.float64_copy(self.model_) or self.model_
+
+    def save(self, path) -> None:
+        """Save the fitted estimator to one file, without pickle.
+
+        The network goes in Keras' own ``.keras`` format, the parameters and
+        fitted attributes in JSON, both inside one zip file. ``skmlp.load``
+        reads it back in any process, with identical predictions, and cannot
+        run code hidden in the file (unlike pickle or joblib files, which
+        must only be loaded from sources you trust).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, conventionally ending in ``.skmlp``.
+        """
+        from ._saving import save_estimator
+
+        save_estimator(self, path)
 
 
 class MLPKerasClassifier(ClassifierMixin, _BaseMLP):

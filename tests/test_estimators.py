@@ -352,7 +352,7 @@ def test_predict_before_fit():
 
 
 def test_validation_split_too_large_for_tiny_data():
-    with pytest.raises(ValueError, match="leaves no rows for validation"):
-        MLPKerasClassifier(validation_split=0.1, **FAST).fit(
+    with pytest.raises(ValueError, match="leaves no rows for training out of 4"):
+        MLPKerasClassifier(validation_split=0.8, **FAST).fit(
             np.random.rand(4, 2), [0, 1, 0, 1]
         )

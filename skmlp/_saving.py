@@ -1,0 +1,150 @@
+"""Save and load fitted estimators without pickle: Keras' .keras format plus JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._keras import keras
+from .estimators import MLPKerasClassifier, MLPKerasRegressor
+
+_CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
+_FORMAT = 1
+_FITTED = ("n_features_in_", "n_iter_", "history_", "n_outputs_", "_y_ndim")
+
+
+def _encode_param(name, value):
+    if isinstance(value, tuple):
+        return {"tuple": [_encode_param(name, v) for v in value]}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(
+        value,
+        (keras.optimizers.Optimizer, keras.initializers.Initializer, keras.losses.Loss),
+    ) or (isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)):
+        return {"keras": keras.saving.serialize_keras_object(value)}
+    if isinstance(value, np.generic):
+        return value.item()
+    try:
+        json.dumps(value)
+    except TypeError:
+        warnings.warn(
+            f"parameter {name}={value!r} cannot be saved and is reset to None; "
+            f"set it again after skmlp.load if you fit again.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    return value
+
+
+def _decode_param(value):
+    if isinstance(value, dict) and set(value) == {"tuple"}:
+        return tuple(_decode_param(v) for v in value["tuple"])
+    if isinstance(value, dict) and set(value) == {"keras"}:
+        return keras.saving.deserialize_keras_object(value["keras"], safe_mode=True)
+    return value
+
+
+def _encode_array(array: np.ndarray) -> dict:
+    return {"dtype": array.dtype.str, "values": array.tolist()}
+
+
+def save_estimator(estimator, path) -> None:
+    from . import __version__
+
+    check_is_fitted(estimator, "model_")
+    meta = {
+        "format": _FORMAT,
+        "skmlp_version": __version__,
+        "class": type(estimator).__name__,
+        "params": {
+            name: _encode_param(name, value)
+            for name, value in estimator.get_params(deep=False).items()
+        },
+        "fitted": {
+            name: getattr(estimator, name)
+            for name in _FITTED
+            if hasattr(estimator, name)
+        },
+        "arrays": {
+            name: _encode_array(getattr(estimator, name))
+            for name in ("classes_", "feature_names_in_")
+            if hasattr(estimator, name)
+        },
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = Path(tmp) / "model.keras"
+        estimator.model_.save(model_file)
+        # Written beside the target and renamed: never half a file at `path`.
+        fd, partial = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        try:
+            with (
+                os.fdopen(fd, "wb") as raw,
+                zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive,
+            ):
+                archive.writestr("estimator.json", json.dumps(meta, indent=1))
+                archive.write(model_file, "model.keras")
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+
+
+def load(path: str | os.PathLike):
+    """Load an estimator saved with ``estimator.save(path)``.
+
+    Only Keras' safe deserialisation and JSON are used: a file from an
+    unknown source cannot run code when loaded.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    MLPKerasClassifier or MLPKerasRegressor
+        Fitted, predicting exactly as the saved estimator did.
+    """
+    path = Path(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path} is not an skmlp file (not a zip archive).") from None
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        names = set(archive.namelist())
+        if not {"estimator.json", "model.keras"} <= names:
+            raise ValueError(
+                f"{path} is not an skmlp file (estimator.json or model.keras missing)."
+            )
+        meta = json.loads(archive.read("estimator.json"))
+        if meta.get("format") != _FORMAT or meta.get("class") not in _CLASSES:
+            raise ValueError(
+                f"{path}: unsupported skmlp file (format {meta.get('format')}, class {meta.get('class')})."
+            )
+        archive.extract("model.keras", tmp)
+        model = keras.saving.load_model(Path(tmp) / "model.keras", safe_mode=True)
+    params = {name: _decode_param(value) for name, value in meta["params"].items()}
+    estimator = _CLASSES[meta["class"]](**params)
+    for name, value in meta["fitted"].items():
+        setattr(estimator, name, value)
+    for name, encoded in meta["arrays"].items():
+        setattr(
+            estimator,
+            name,
+            np.asarray(encoded["values"], dtype=np.dtype(encoded["dtype"])),
+        )
+    estimator.model_ = model
+    estimator._set_predictor()
+    return estimator

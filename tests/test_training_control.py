@@ -1,0 +1,187 @@
+"""Early stopping, TensorBoard, callbacks, partial_fit, warm_start, saving."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+import skmlp
+from skmlp import MLPKerasClassifier, MLPKerasRegressor
+
+FAST = dict(hidden_layer_sizes=(32,), learning_rate=0.01, random_state=0)
+
+
+def test_early_stopping_stops_and_reports_epochs_run(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        epochs=200,
+        early_stopping=True,
+        patience=2,
+        learning_rate=0.05,
+        **{k: v for k, v in FAST.items() if k != "learning_rate"},
+    ).fit(X, y)
+    assert clf.n_iter_ < 200
+    assert clf.n_iter_ == len(clf.history_["val_loss"])  # a default 0.1 split
+    best = int(np.argmin(clf.history_["val_loss"]))
+    assert clf.n_iter_ == best + 1 + 2  # stopped `patience` epochs after the best
+
+
+def test_early_stopping_restores_best_weights(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        epochs=200, early_stopping=True, patience=3, validation_split=0.2, **FAST
+    ).fit(X, y)
+    n_val = len(X) - int(np.floor(len(X) * 0.8))  # Keras' rule
+    X_val, y_val = X[-n_val:], y[-n_val:]
+    loss = clf.model_.evaluate(X_val, y_val, verbose=0)[0]
+    assert loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
+
+
+def test_early_stopping_is_grid_searchable(digits):
+    X, y = digits
+    search = GridSearchCV(
+        MLPKerasClassifier(epochs=30, early_stopping=True, **FAST),
+        {"patience": [1, 3]},
+        cv=2,
+        error_score="raise",
+    ).fit(X, y)
+    assert search.best_params_["patience"] in (1, 3)
+
+
+def test_tensorboard_writes_one_run_per_fit_with_loss_scalars(digits, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    X, y = digits
+    clf = MLPKerasClassifier(
+        epochs=3, tensorboard_dir=tmp_path, validation_split=0.2, **FAST
+    )
+    first = clf.fit(X, y).tensorboard_log_dir_
+    second = clf.fit(X, y).tensorboard_log_dir_
+    runs = sorted(p for p in tmp_path.iterdir())
+    assert len(runs) == 2 and first != second
+    assert "h32_relu_adam" in first
+    events = EventAccumulator(
+        str(runs[0] / "train"), size_guidance={"tensors": 0}
+    ).Reload()
+    tags = events.Tags()
+    assert "epoch_loss" in tags["tensors"]
+    assert len(events.Tensors("epoch_loss")) == 3
+    assert any("kernel" in tag and "histogram" in tag for tag in tags["tensors"])
+    assert (runs[0] / "validation").is_dir()
+
+
+class EpochCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs_seen = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_seen += 1
+
+
+def test_callbacks_survive_clone_pickle_and_search(digits):
+    X, y = digits
+    counter = EpochCounter()
+    clf = MLPKerasClassifier(epochs=2, callbacks=[counter], **FAST)
+    clf.fit(X, y)
+    assert counter.epochs_seen == 0  # the user's object is copied, never trained
+    copy = clone(clf)
+    assert (
+        isinstance(copy.callbacks[0], EpochCounter) and copy.callbacks[0] is not counter
+    )
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    assert isinstance(restored.callbacks[0], EpochCounter)
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
+    GridSearchCV(
+        MLPKerasClassifier(epochs=2, callbacks=[stopper], **FAST),
+        {"dropout": [0.0, 0.1]},
+        cv=2,
+        error_score="raise",
+    ).fit(X, y)
+
+
+def test_partial_fit_one_epoch_per_call(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X[:100], y[:100])
+    clf.partial_fit(X[:500], y[:500], classes=np.arange(10))
+    assert clf.n_iter_ == 1
+    model = clf.model_
+    for start in range(500, len(X), 500):
+        clf.partial_fit(X[start : start + 500], y[start : start + 500])
+    assert clf.model_ is model and clf.n_iter_ == 4 == len(clf.history_["loss"])
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    with pytest.raises(ValueError, match="labels not seen in the first fit"):
+        clf.partial_fit(X[:10], y[:10] + 10)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.partial_fit(X[:10, :3], y[:10])
+    assert clf.score(X, y) > 0.7
+
+
+def test_partial_fit_regressor_and_fit_resets(digits):
+    X, y = digits
+    reg = MLPKerasRegressor(**FAST)
+    reg.partial_fit(X, y.astype(float)).partial_fit(X, y.astype(float))
+    assert reg.n_iter_ == 2
+    reg.set_params(epochs=3).fit(X, y.astype(float))
+    assert reg.n_iter_ == 3  # fit without warm_start starts afresh
+
+
+def test_warm_start_matches_one_longer_fit_in_epoch_count(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(epochs=2, warm_start=True, **FAST)
+    clf.fit(X, y).fit(X, y).fit(X, y)
+    assert clf.n_iter_ == 6 and len(clf.history_["accuracy"]) == 6
+    assert clf.history_["loss"][-1] < clf.history_["loss"][0]
+
+
+def test_save_and_load_in_another_process(digits, tmp_path):
+    X, y = digits
+    labels = np.array(list("abcdefghij"))[y]
+    clf = MLPKerasClassifier(
+        epochs=3, optimizer__beta_1=0.85, dropout=0.1, batch_normalization=True, **FAST
+    )
+    clf.fit(X, labels)
+    clf.save(tmp_path / "digits.skmlp")
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", clf.predict_proba(X))
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, skmlp
+        clf = skmlp.load({str(tmp_path / "digits.skmlp")!r})
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.testing.assert_array_equal(clf.predict_proba(X), np.load({str(tmp_path / "expected.npy")!r}))
+        assert clf.classes_.tolist() == list("abcdefghij"), clf.classes_
+        assert clf.get_params()["optimizer__beta_1"] == 0.85
+        assert clf.n_iter_ == 3 and clf.n_features_in_ == 64
+        clf.set_params(warm_start=True).fit(X[:200], clf.predict(X[:200]))  # trains on
+        assert clf.n_iter_ == 6
+        print("loaded ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "loaded ok" in result.stdout
+
+
+def test_load_refuses_what_is_not_an_skmlp_file(tmp_path):
+    (tmp_path / "x.skmlp").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not an skmlp file"):
+        skmlp.load(tmp_path / "x.skmlp")
+
+
+def test_save_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MLPKerasClassifier().save("never.skmlp")
