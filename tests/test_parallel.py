@@ -1,0 +1,68 @@
+"""Grid searches on joblib's process workers and on a real Dask cluster."""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from skmlp import MLPKerasClassifier
+
+GRID = {"hidden_layer_sizes": [(16,), (32,)], "activation": ["relu", "tanh"]}
+
+
+def _search(n_jobs=None):
+    return GridSearchCV(
+        MLPKerasClassifier(epochs=4, learning_rate=0.01, random_state=0),
+        GRID,
+        cv=StratifiedKFold(2),
+        n_jobs=n_jobs,
+        error_score="raise",
+    )
+
+
+@pytest.fixture(scope="module")
+def local_search(digits):
+    X, y = digits
+    return _search().fit(X, y)
+
+
+def test_grid_search_with_two_process_workers(digits, local_search):
+    X, y = digits
+    search = _search(n_jobs=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"],
+        local_search.cv_results_["mean_test_score"],
+        atol=0.02,  # workers run TensorFlow on fewer threads: float noise only
+    )
+    assert search.best_estimator_.score(X, y) > 0.8
+
+
+def test_grid_search_on_a_dask_local_cluster(digits, local_search):
+    import distributed
+
+    X, y = digits
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+        with joblib.parallel_backend("dask"):
+            search = _search(n_jobs=-1).fit(X, y)
+        worker_logs = client.run(lambda: __import__("os").getpid())
+    assert len(worker_logs) == 2
+    assert [p for p in search.cv_results_["params"]] == [
+        p for p in local_search.cv_results_["params"]
+    ]
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"],
+        local_search.cv_results_["mean_test_score"],
+        atol=0.02,
+    )
+    assert search.best_params_ == local_search.best_params_
