@@ -38,16 +38,25 @@ def _quiet_native_stderr(quiet: bool):
         os.close(devnull)
 
 
-# TensorFlow's chatter is noise for the notebook users of skmlp; a user who
-# sets TF_CPP_MIN_LOG_LEVEL themselves gets exactly what they asked for.
-_user_chose_logging = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+# TensorFlow's chatter is noise for the notebook users of skmlp. A user who
+# sets TF_CPP_MIN_LOG_LEVEL (0 shows everything) gets what that level says;
+# the start-up banner is INFO, hidden from level 1 up.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+try:
+    _log_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
+except ValueError:
+    _log_level = 0
 
-with _quiet_native_stderr(quiet=not _user_chose_logging):
+with _quiet_native_stderr(quiet=_log_level >= 1):
     import keras
 
     if keras.backend.backend() == "tensorflow":
-        import tensorflow  # noqa: F401  (loads its native libraries now)
+        import tensorflow as tf
+
+        if _log_level >= 2:
+            # Every new network gets new tf.functions, which TensorFlow reports
+            # as "retracing" once a grid search has built a few; not a problem.
+            tf.get_logger().setLevel("ERROR")
 
 
 def _limit_tensorflow_threads() -> None:

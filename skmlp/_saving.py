@@ -80,8 +80,6 @@ def save_estimator(estimator, path) -> None:
             if hasattr(estimator, name)
         },
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         model_file = Path(tmp) / "model.keras"
         estimator.model_.save(model_file)

@@ -383,8 +383,8 @@ class _BaseMLP(BaseEstimator):
             )
         return split, n_train
 
-    def _build_and_compile(self, n_features, n_outputs, output_activation, loss, n):
-        model = _network.build_mlp(
+    def _build_network(self, n_features, n_outputs, output_activation):
+        return _network.build_mlp(
             n_features,
             n_outputs,
             output_activation,
@@ -401,6 +401,9 @@ class _BaseMLP(BaseEstimator):
             activity_l1=self.activity_l1,
             activity_l2=self.activity_l2,
         )
+
+    def _build_and_compile(self, n_features, n_outputs, output_activation, loss, n):
+        model = self._build_network(n_features, n_outputs, output_activation)
         optimizer = _network.make_optimizer(
             self.optimizer,
             self.learning_rate,

@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import Boolean, InstanceOf, Interval, NoneValue, validate_params
-from .datasets import load_idx, pixel_names, read_idx_header
+from .datasets import load_idx, pixel_names, read_idx_header, to_features
 
 
 def _paths(X) -> list:
@@ -88,16 +88,10 @@ class IDXLoader(TransformerMixin, BaseEstimator):
         if len({a.shape[1:] for a in arrays}) != 1:
             raise ValueError("the IDX files hold samples of different shapes")
         data = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        if self.flatten:
-            data = data.reshape(len(data), -1)
-        if self.scale:
-            if data.dtype != np.uint8:
-                raise ValueError(
-                    f"scale=True expects 0-255 uint8 pixels but {paths[0]} holds "
-                    f"{data.dtype}; use scale=False."
-                )
-            data = np.divide(data, np.float32(255), dtype=np.float32)
-        return data
+        try:
+            return to_features(data, flatten=self.flatten, scale=self.scale)
+        except ValueError as exc:
+            raise ValueError(f"{paths[0]}: {exc}") from None
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``pixel_0`` ... ``pixel_{n-1}``, one per column of the output."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-import skmlp  # noqa: F401  (first, so TensorFlow starts quietly as users see it)
+import skmlp._keras  # noqa: F401  (first, so TensorFlow starts quietly as users see it)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Data for the labs: the IDX codec, MNIST (folder, cache, bundled sample), synthetic data."""
 
-from ._idx import load_idx, read_idx_header, save_idx
+from ._idx import load_idx, read_idx_header, save_idx, to_features
 from ._mnist import (
     MNIST_MIRRORS,
     fetch_mnist,
@@ -22,4 +22,5 @@ __all__ = [
     "pixel_names",
     "read_idx_header",
     "save_idx",
+    "to_features",
 ]

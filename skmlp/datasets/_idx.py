@@ -11,10 +11,11 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_path
 
 # IDX type code -> big-endian NumPy dtype.
 IDX_TYPES = {
@@ -172,19 +173,38 @@ def save_idx(path: str | os.PathLike, array) -> None:
         f">{array.ndim}I", *array.shape
     )
     body = np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.suffix == ".gz":
-                # mtime=0 and no file name: the same array gives the same bytes.
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
-                    gz.write(header)
-                    gz.write(body)
-            else:
-                raw.write(header)
-                raw.write(body)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        if path.suffix == ".gz":
+            # mtime=0 and no file name: the same array gives the same bytes.
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+                gz.write(header)
+                gz.write(body)
+        else:
+            raw.write(header)
+            raw.write(body)
+
+
+def to_features(images, *, flatten: bool = True, scale: bool = True) -> np.ndarray:
+    """Images as the labs feed them to a network: one row each, pixels in [0, 1].
+
+    ``images.reshape(n, -1) / 255`` as ``float32``, the labs' preparation.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, rows, cols)
+    flatten : bool, default=True
+        One row of ``rows * cols`` values per image.
+    scale : bool, default=True
+        Divide 0-255 ``uint8`` pixels by 255 into ``float32``; other types
+        are refused, since their range is unknown.
+    """
+    images = np.asarray(images)
+    if flatten:
+        images = images.reshape(len(images), -1)
+    if scale:
+        if images.dtype != np.uint8:
+            raise ValueError(
+                f"scale=True expects 0-255 uint8 pixels, got {images.dtype}; use scale=False."
+            )
+        images = np.divide(images, np.float32(255), dtype=np.float32)
+    return images

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path
 from ._idx import load_idx
 
 # Split -> (images file, labels file), the names MNIST has always had.
@@ -181,12 +181,9 @@ def _sha256_of_content(path: Path) -> str:
 
 def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> None:
     """Download ``url`` to ``target`` atomically, or leave nothing behind."""
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    try:
+    with atomic_path(target) as tmp:
         with (
-            os.fdopen(fd, "wb") as out,
+            open(tmp, "wb") as out,
             urllib.request.urlopen(url, timeout=timeout) as response,
         ):
             expected_length = response.headers.get("Content-Length")
@@ -199,18 +196,13 @@ def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> N
                 f"transfer cut off after {received} of {expected_length} bytes"
             )
         try:
-            actual = _sha256_of_content(Path(tmp))
+            actual = _sha256_of_content(tmp)
         except (OSError, EOFError) as exc:  # a gzip cut off or mangled
             raise OSError(f"corrupt download ({exc})") from None
         if actual != expected_sha256:
             raise OSError(
-                f"checksum mismatch (SHA-256 {actual[:12]}..., expected "
-                f"{expected_sha256[:12]}...)"
+                f"checksum mismatch (SHA-256 {actual[:12]}..., expected {expected_sha256[:12]}...)"
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fetch_mnist(

@@ -1,0 +1,447 @@
+"""The ``skmlp`` command: train, grid-search and re-run the labs from a terminal.
+
+Everything here calls skmlp's public API; it adds argument parsing, data
+choice and printing, nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+SAMPLE_FALLBACK = (
+    "MNIST is not cached and could not be downloaded; training on the bundled 10% "
+    "sample. Use --data DIR for your own IDX files."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump): ``skmlp train: error: ...``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="folder with the four MNIST IDX files (.gz or not)",
+    )
+    group.add_argument(
+        "--dataset",
+        choices=("auto", "mnist", "sample"),
+        default="auto",
+        help="without --data: 'mnist' uses the cache or downloads it, 'sample' the bundled 10%% "
+        "sample, 'auto' (default) MNIST when it can be had, else the sample",
+    )
+    group.add_argument(
+        "--subset",
+        type=_fraction,
+        metavar="FRACTION",
+        help="train on this share of the training set (labs: 0.33)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=0, help="random_state of everything (default 0)"
+    )
+
+
+def _add_network_options(parser: argparse.ArgumentParser, *, grid: bool) -> None:
+    many = "+" if grid else None
+    group = parser.add_argument_group(
+        "network" + (" (several values: one candidate each)" if grid else "")
+    )
+    if grid:
+        group.add_argument(
+            "--hidden",
+            nargs="+",
+            metavar="SIZES",
+            help="layer sizes per candidate, comma-separated: 128 128,128 none",
+        )
+    else:
+        group.add_argument(
+            "--hidden",
+            nargs="*",
+            type=int,
+            default=[128, 128],
+            metavar="UNITS",
+            help="units per hidden layer (default 128 128; --hidden alone for a perceptron)",
+        )
+    group.add_argument("--activation", nargs=many, default=["relu"] if grid else "relu")
+    group.add_argument(
+        "--dropout", nargs=many, type=float, default=[0.0] if grid else 0.0
+    )
+    group.add_argument(
+        "--initializer",
+        nargs=many,
+        default=["glorot_uniform"] if grid else "glorot_uniform",
+        help="kernel initializer",
+    )
+    group.add_argument(
+        "--batch-norm",
+        action="store_true",
+        help="batch normalisation before each activation",
+    )
+    group.add_argument(
+        "--kernel-l1", nargs=many, type=float, default=[0.0] if grid else 0.0
+    )
+    group.add_argument(
+        "--kernel-l2", nargs=many, type=float, default=[0.0] if grid else 0.0
+    )
+    group.add_argument("--optimizer", nargs=many, default=["adam"] if grid else "adam")
+    group.add_argument(
+        "--learning-rate",
+        nargs=many,
+        type=float,
+        default=None,
+        help="default: the optimizer's own",
+    )
+    group.add_argument(
+        "--momentum", type=float, default=0.0, help="for sgd and rmsprop"
+    )
+    group.add_argument(
+        "--batch-size", nargs=many, type=_positive_int, default=[128] if grid else 128
+    )
+    group.add_argument("--epochs", type=_positive_int, default=10)
+    group.add_argument(
+        "--validation-split",
+        type=float,
+        default=0.1,
+        help="share of training rows held out for val_* curves (default 0.1)",
+    )
+    group.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation loss stops improving",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="skmlp",
+        description="Keras multi-layer perceptrons on MNIST, the scikit-learn way.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
+
+    train = commands.add_parser(
+        "train", help="train one network and report on the test set"
+    )
+    _add_data_options(train)
+    _add_network_options(train, grid=False)
+    train.add_argument(
+        "--output",
+        type=Path,
+        default=Path("skmlp-output"),
+        help="folder for the model and pictures (default skmlp-output)",
+    )
+    train.add_argument("--quiet", action="store_true", help="no Keras progress output")
+
+    grid = commands.add_parser(
+        "grid", help="grid-search network settings with cross-validation"
+    )
+    _add_data_options(grid)
+    _add_network_options(grid, grid=True)
+    grid.add_argument(
+        "--cv", type=_positive_int, default=3, help="cross-validation folds (default 3)"
+    )
+    grid.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
+    grid.add_argument(
+        "--csv",
+        type=Path,
+        default=Path("grid_results.csv"),
+        help="where to save the results table",
+    )
+
+    labs = commands.add_parser(
+        "labs", help="re-run the labs' experiments beside their published figures"
+    )
+    _add_data_options(labs)
+    labs.add_argument(
+        "--quick", action="store_true", help="1 epoch on 2,000 rows each: a smoke test"
+    )
+    labs.add_argument(
+        "--only",
+        nargs="+",
+        metavar="KEY",
+        help="experiment keys (A1 C4a ...); default all",
+    )
+    labs.add_argument(
+        "--markdown",
+        type=Path,
+        default=Path("docs/labs.md"),
+        help="where to write the table (default docs/labs.md)",
+    )
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("skmlp")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _load_mnist(args):
+    """The MNIST arrays the options ask for, and a line saying where they came from."""
+    from skmlp.datasets import fetch_mnist, get_data_home, load_mnist, load_mnist_sample
+
+    if args.data is not None:
+        if not args.data.is_dir():
+            raise CommandError(f"--data {args.data}: no such folder")
+        return load_mnist(args.data), f"MNIST from {args.data}"
+    if args.dataset == "sample":
+        return load_mnist_sample(), "the bundled 10% MNIST sample"
+    try:
+        return fetch_mnist(), f"MNIST from the cache in {get_data_home() / 'mnist'}"
+    except OSError as exc:
+        if args.dataset == "mnist":
+            raise CommandError(str(exc)) from None
+        print(SAMPLE_FALLBACK, flush=True)
+        return load_mnist_sample(), "the bundled 10% MNIST sample"
+
+
+def _prepared(args):
+    from skmlp import SubsetSplitter
+    from skmlp.datasets import to_features
+
+    ((X_train, y_train), (X_test, y_test)), source = _load_mnist(args)
+    X_train, X_test = to_features(X_train), to_features(X_test)
+    if args.subset:
+        X_train, y_train = SubsetSplitter(
+            args.subset, random_state=args.seed
+        ).fit_resample(X_train, y_train)
+    print(
+        f"data: {source}; training on {len(X_train)} images, testing on {len(X_test)}",
+        flush=True,
+    )
+    return X_train, y_train, X_test, y_test
+
+
+def _train(args) -> int:
+    from sklearn.metrics import classification_report
+
+    from skmlp import MLPKerasClassifier
+
+    X_train, y_train, X_test, y_test = _prepared(args)
+    clf = MLPKerasClassifier(
+        hidden_layer_sizes=tuple(args.hidden),
+        activation=args.activation,
+        kernel_initializer=args.initializer,
+        dropout=args.dropout,
+        batch_normalization=args.batch_norm,
+        kernel_l1=args.kernel_l1,
+        kernel_l2=args.kernel_l2,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        momentum=args.momentum,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        validation_split=args.validation_split,
+        early_stopping=args.early_stopping,
+        # A live progress bar in a terminal; one line per epoch in logs.
+        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+        random_state=args.seed,
+    )
+    start = time.perf_counter()
+    clf.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    loss, accuracy = clf.model_.evaluate(X_test, y_test, verbose=0, batch_size=1024)
+    print(
+        f"trained {clf.n_iter_} epoch{'s' if clf.n_iter_ != 1 else ''} in {seconds:.1f} s"
+    )
+    print(f"test loss: {loss:.4f}")
+    print(f"test accuracy: {accuracy:.4f}")
+    print(classification_report(y_test, clf.predict(X_test), digits=4, zero_division=0))
+    args.output.mkdir(parents=True, exist_ok=True)
+    clf.save(args.output / "model.skmlp")
+    print(f"saved: {args.output / 'model.skmlp'}")
+    _save_pictures(clf, X_test, y_test, args.output)
+    return 0
+
+
+def _save_pictures(clf, X_test, y_test, output: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError:
+        print(
+            "pictures skipped: pip install 'skmlp[plot]' for the curves and confusion matrix"
+        )
+        return
+    import matplotlib.pyplot as plt
+
+    from skmlp import plotting
+
+    fig, _ = plotting.plot_history(clf)
+    fig.savefig(output / "history.png", dpi=100)
+    display = plotting.plot_confusion_matrix(clf, X_test, y_test)
+    display.figure_.savefig(output / "confusion_matrix.png", dpi=100)
+    plt.close("all")
+    print(f"saved: {output / 'history.png'}, {output / 'confusion_matrix.png'}")
+
+
+def _hidden_candidates(values) -> list[tuple[int, ...]]:
+    candidates = []
+    for value in values or ["128,128"]:
+        if value.lower() in ("none", "()", ""):
+            candidates.append(())
+            continue
+        try:
+            candidates.append(tuple(int(v) for v in value.split(",")))
+        except ValueError:
+            raise CommandError(
+                f"--hidden {value!r}: use comma-separated layer sizes such as 128,64, or none"
+            ) from None
+    return candidates
+
+
+def _grid(args) -> int:
+    import pandas as pd
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from skmlp import MLPKerasClassifier
+
+    X_train, y_train, X_test, y_test = _prepared(args)
+    grid = {
+        "hidden_layer_sizes": _hidden_candidates(args.hidden),
+        "activation": args.activation,
+        "dropout": args.dropout,
+        "kernel_initializer": args.initializer,
+        "kernel_l1": args.kernel_l1,
+        "kernel_l2": args.kernel_l2,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate or [None],
+        "batch_size": args.batch_size,
+    }
+    n_candidates = 1
+    for values in grid.values():
+        n_candidates *= len(values)
+    print(f"{n_candidates} candidates x {args.cv} folds", flush=True)
+    estimator = MLPKerasClassifier(
+        epochs=args.epochs,
+        momentum=args.momentum,
+        batch_normalization=args.batch_norm,
+        early_stopping=args.early_stopping,
+        random_state=args.seed,
+    )
+    search = GridSearchCV(
+        estimator,
+        grid,
+        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+        n_jobs=args.n_jobs,
+        verbose=1,
+        error_score="raise",
+    ).fit(X_train, y_train)
+    table = pd.DataFrame(search.cv_results_)
+    varied = [f"param_{k}" for k, v in grid.items() if len(v) > 1] or [
+        f"param_{k}" for k in grid
+    ][:1]
+    table = table[
+        [
+            "rank_test_score",
+            *varied,
+            "mean_test_score",
+            "std_test_score",
+            "mean_fit_time",
+        ]
+    ]
+    table = table.sort_values("rank_test_score")
+    print(table.to_string(index=False))
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.csv, index=False)
+    print(f"best: {search.best_params_}")
+    print(f"test accuracy of the best: {search.score(X_test, y_test):.4f}")
+    print(f"saved: {args.csv}")
+    return 0
+
+
+def _labs(args) -> int:
+    from skmlp import labs
+
+    if args.only:
+        for key in args.only:
+            try:
+                labs.get_experiment(key)
+            except KeyError as exc:
+                raise CommandError(exc.args[0]) from None
+    needs_mnist = any(
+        labs.get_experiment(k).data != "cosine"
+        for k in (args.only or [e.key for e in labs.EXPERIMENTS])
+    )
+    mnist, source = _load_mnist(args) if needs_mnist else (None, "no MNIST needed")
+    print(
+        f"data: {source}{' (quick: 1 epoch, 2,000 training rows)' if args.quick else ''}",
+        flush=True,
+    )
+
+    def progress(row):
+        print(
+            f"{row['key']:>4}  {row['configuration'][:60]:<60}  published {row['published']:>15}  "
+            f"skmlp {row['skmlp']:.4f}  ({row['seconds']} s)",
+            flush=True,
+        )
+
+    results = labs.run_experiments(
+        mnist, args.only, quick=args.quick, random_state=args.seed, progress=progress
+    )
+    preamble = (
+        f"Produced by `skmlp labs{' --quick' if args.quick else ''}` (skmlp {_version()}, seed {args.seed}) "
+        f"on {source}. Published figures are single runs on the labs' authors' machines; "
+        f"a faithful re-run lands near them, not on them."
+    )
+    text = labs.results_markdown(
+        results, title="The labs, re-run with skmlp", preamble=preamble
+    )
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(text)
+    print(f"saved: {args.markdown}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Run the ``skmlp`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    run = {"train": _train, "grid": _grid, "labs": _labs}[args.command]
+    try:
+        return run(args)
+    except CommandError as exc:
+        print(f"skmlp {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, OSError) as exc:  # bad values found by skmlp itself
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"skmlp {args.command}: error: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"skmlp {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

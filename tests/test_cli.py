@@ -1,0 +1,202 @@
+"""The skmlp command: train, grid and labs, and its one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from skmlp.cli import SAMPLE_FALLBACK, main
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No cached MNIST and no reachable mirror: what a machine offline sees."""
+    monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("SKMLP_MNIST_MIRRORS", "http://127.0.0.1:9/")
+
+
+def test_train_on_real_mnist_saves_model_and_pictures(mnist_dir, tmp_path, capsys):
+    import numpy as np
+
+    import skmlp
+    from skmlp.datasets import load_mnist, to_features
+
+    out = tmp_path / "out"
+    status = main(
+        [
+            "train",
+            "--data",
+            str(mnist_dir),
+            "--epochs",
+            "1",
+            "--subset",
+            "0.1",
+            "--output",
+            str(out),
+            "--quiet",
+        ]
+    )
+    text = capsys.readouterr().out
+    assert status == 0
+    accuracy = float(text.split("test accuracy:")[1].split()[0])
+    assert accuracy > 0.85
+    assert "precision" in text and "recall" in text  # the per-class report
+    for name in ("model.skmlp", "history.png", "confusion_matrix.png"):
+        assert (out / name).stat().st_size > 1000
+    model = skmlp.load(out / "model.skmlp")
+    _, (X_test, y_test) = load_mnist(mnist_dir)
+    assert np.isclose(model.score(to_features(X_test), y_test), accuracy, atol=1e-4)
+
+
+def test_train_falls_back_to_the_sample_offline(offline, tmp_path, capsys):
+    status = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--hidden",
+            "32",
+            "--output",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    text = capsys.readouterr().out
+    assert status == 0
+    assert SAMPLE_FALLBACK in text
+    assert "training on 6000 images, testing on 1000" in text
+
+
+def test_dataset_choice_is_explicit(offline, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "sample",
+                "--epochs",
+                "1",
+                "--hidden",
+                "8",
+                "--quiet",
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    assert SAMPLE_FALLBACK not in capsys.readouterr().out
+    assert main(["train", "--dataset", "mnist", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skmlp train: error: MNIST file") and err.count("\n") == 1
+
+
+def test_grid_prints_ranked_table_and_saves_csv(offline, tmp_path, capsys):
+    import pandas as pd
+
+    csv = tmp_path / "grid.csv"
+    status = main(
+        ["grid", "--dataset", "sample", "--subset", "0.2", "--hidden", "16", "32,16", "--activation", "relu", "tanh",
+         "--learning-rate", "0.01", "--epochs", "2", "--cv", "2", "--csv", str(csv)]
+    )  # fmt: skip
+    text = capsys.readouterr().out
+    assert status == 0
+    assert "4 candidates x 2 folds" in text and "rank_test_score" in text
+    table = pd.read_csv(csv)
+    assert len(table) == 4 and table["rank_test_score"].tolist() == sorted(
+        table["rank_test_score"]
+    )
+    assert {"param_hidden_layer_sizes", "param_activation"} <= set(table.columns)
+
+
+def test_labs_quick_writes_the_side_by_side_table(offline, tmp_path, capsys):
+    markdown = tmp_path / "labs.md"
+    status = main(
+        [
+            "labs",
+            "--quick",
+            "--dataset",
+            "sample",
+            "--only",
+            "A2",
+            "C4a",
+            "C7",
+            "S1",
+            "--markdown",
+            str(markdown),
+        ]
+    )
+    assert status == 0
+    text = markdown.read_text()
+    assert "| A2 | perceptron vs MLP |" in text and "| 0.9766 |" in text
+    assert "| C7 |" in text and "| S1 |" in text and "Notes:" in text
+    assert "skmlp labs --quick" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--epochs", "0"],
+            "argument --epochs: must be a positive integer, got 0",
+        ),
+        (
+            ["train", "--epochs", "many"],
+            "argument --epochs: invalid _positive_int value: 'many'",
+        ),
+        (
+            ["train", "--subset", "1.5"],
+            "argument --subset: must be between 0 and 1, got 1.5",
+        ),
+        (
+            ["train", "--data", "/no/such/folder"],
+            "--data /no/such/folder: no such folder",
+        ),
+        (
+            ["train", "--dataset", "sample", "--activation", "rellu"],
+            "Did you mean 'relu'?",
+        ),
+        (
+            [
+                "train",
+                "--dataset",
+                "sample",
+                "--optimizer",
+                "sgd",
+                "--learning-rate",
+                "-1",
+            ],
+            "'learning_rate' parameter",
+        ),
+        (
+            ["grid", "--dataset", "sample", "--hidden", "12,x"],
+            "--hidden '12,x': use comma-separated layer sizes",
+        ),
+        (["labs", "--only", "Z9"], "no lab experiment 'Z9'"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_nonzero_status(
+    offline, tmp_path, argv, message
+):
+    result = subprocess.run(
+        [sys.executable, "-m", "skmlp", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_data_files_are_one_line(tmp_path, capsys):
+    (tmp_path / "mnist").mkdir()
+    assert main(["train", "--data", str(tmp_path / "mnist")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"skmlp train: error: MNIST file train-images-idx3-ubyte (or train-images-idx3-ubyte.gz) not found in {tmp_path / 'mnist'}.\n"
+    )
