@@ -91,6 +91,7 @@ def plot_history(estimator_or_history, metrics=None, ax=None):
                 marker=".",
                 label="validation",
             )
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
         panel.set_xlabel("epoch")
         panel.set_ylabel(metric)
         panel.set_title(f"model {metric}")
@@ -223,7 +224,9 @@ def plot_decision_regions(estimator, X, y, *, ax=None, grid_resolution=200, **kw
         **kwargs,
     )
     classes = np.unique(y)
-    colors = display.ax_.figure.colormaps["coolwarm"](np.linspace(0, 1, len(classes)))
+    import matplotlib
+
+    colors = matplotlib.colormaps[kwargs["cmap"]](np.linspace(0, 1, len(classes)))
     for color, label in zip(colors, classes, strict=True):
         mask = np.asarray(y) == label
         display.ax_.scatter(

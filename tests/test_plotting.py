@@ -1,0 +1,140 @@
+"""Each picture rendered to a PNG with Agg, and checked for what it must show."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from skmlp import MLPKerasClassifier, plotting  # noqa: E402
+from skmlp.datasets import make_cosine_classes  # noqa: E402
+
+FAST = dict(hidden_layer_sizes=(16,), epochs=3, learning_rate=0.01, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, y = digits
+    return MLPKerasClassifier(validation_split=0.2, **FAST).fit(X, y)
+
+
+def _saved(fig, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    plt.close(fig)
+    return path
+
+
+def test_plot_history(fitted, tmp_path):
+    fig, axes = plotting.plot_history(fitted)
+    assert [ax.get_ylabel() for ax in axes] == ["accuracy", "loss"]
+    for ax in axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["train", "validation"]
+        assert len(ax.get_lines()[0].get_xdata()) == 3 and ax.get_xlabel() == "epoch"
+    _saved(fig, tmp_path, "history")
+
+
+def test_plot_history_from_pipeline_search_and_given_axes(digits, tmp_path):
+    X, y = digits
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), MLPKerasClassifier(**FAST)),
+        {"mlpkerasclassifier__dropout": [0.0]},
+        cv=2,
+    ).fit(X, y)
+    fig, given = plt.subplots(1, 1)
+    _, axes = plotting.plot_history(search, metrics=["loss"], ax=given)
+    assert axes == [given] and given.get_lines()[0].get_label() == "train"
+    _saved(fig, tmp_path, "history_search")
+    with pytest.raises(TypeError, match="no training history"):
+        plotting.plot_history(StandardScaler())
+    with pytest.raises(ValueError, match="history has no 'val_loss'"):
+        plotting.plot_history({"loss": [1.0]}, metrics=["val_loss"])
+
+
+def test_plot_digits_marks_wrong_predictions(digits, tmp_path):
+    X, y = digits
+    predictions = y.copy()
+    predictions[[1, 4]] = (y[[1, 4]] + 1) % 10
+    fig, axes = plotting.plot_digits(X, y, predictions, n_images=10, ncols=5)
+    flat = np.ravel(axes)
+    assert len(flat) == 10 and flat[0].get_images()[0].get_array().shape == (8, 8)
+    assert flat[1].title.get_color() == "red" and flat[0].title.get_color() == "black"
+    assert flat[1].get_title() == f"{predictions[1]} ({y[1]})"
+    _saved(fig, tmp_path, "digits")
+    fig, axes = plotting.plot_digits(X.reshape(-1, 8, 8)[:3])
+    assert sum(ax.get_visible() for ax in np.ravel(axes)) == 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="not square"):
+        plotting.plot_digits(np.zeros((2, 10)))
+
+
+def test_plot_confusion_matrix_uses_sklearn_display(fitted, digits, tmp_path):
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    X, y = digits
+    display = plotting.plot_confusion_matrix(fitted, X, y)
+    assert isinstance(display, ConfusionMatrixDisplay)
+    np.testing.assert_array_equal(
+        display.confusion_matrix, confusion_matrix(y, fitted.predict(X))
+    )
+    assert (
+        display.ax_.get_xlabel() == "Predicted label"
+        and display.ax_.get_title() == "confusion matrix"
+    )
+    _saved(display.figure_, tmp_path, "confusion")
+
+
+def test_plot_decision_regions_on_cosine_data(tmp_path):
+    X, y = make_cosine_classes(300, random_state=0)
+    clf = MLPKerasClassifier((8,), epochs=20, learning_rate=0.02, random_state=0).fit(
+        X, y
+    )
+    fig, ax = plt.subplots()
+    display = plotting.plot_decision_regions(clf, X, y, ax=ax, grid_resolution=50)
+    assert display.ax_ is ax and ax.get_xlabel() == "x1"
+    assert len(ax.collections) >= 3  # filled regions and one scatter per class
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1"]
+    _saved(fig, tmp_path, "regions")
+    with pytest.raises(ValueError, match="need 2-D data"):
+        plotting.plot_decision_regions(clf, np.zeros((3, 3)), [0, 1, 0])
+
+
+def test_plot_search_results_one_and_two_parameters(digits, tmp_path):
+    X, y = digits
+    search = GridSearchCV(
+        MLPKerasClassifier(**FAST),
+        {"hidden_layer_sizes": [(8,), (16, 8)], "activation": ["relu", "tanh"]},
+        cv=2,
+    ).fit(X, y)
+    fig, ax = plotting.plot_search_results(search, ["hidden_layer_sizes", "activation"])
+    assert ax.get_xlabel() == "hidden_layer_sizes" and len(ax.get_lines()) >= 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "16-8"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "activation=relu",
+        "activation=tanh",
+    ]
+    _saved(fig, tmp_path, "search2")
+    fig, ax = plotting.plot_search_results(search, ["activation"])
+    assert ax.get_xlabel() == "activation"
+    _saved(fig, tmp_path, "search1")
+    with pytest.raises(ValueError, match="choose one or two"):
+        plotting.plot_search_results(search, ["dropout"])
+
+
+def test_summary_counts_the_labs_network_parameters(fitted):
+    from skmlp import MLPKerasRegressor, summary
+
+    text = summary(MLPKerasClassifier((128, 128)), n_features=784, n_outputs=10)
+    assert "Total params: 118,282" in text and "dense_2 (Dense)" in text
+    assert "Trainable params: 1,210" in summary(fitted)  # 64*16+16 + 16*10+10
+    assert "Total params: 17" in summary(
+        MLPKerasRegressor((4,)), n_features=2, n_outputs=1
+    )
+    with pytest.raises(ValueError, match="not fitted"):
+        summary(MLPKerasClassifier())
