@@ -50,13 +50,16 @@ except ValueError:
 with _quiet_native_stderr(quiet=_log_level >= 1):
     import keras
 
-    if keras.backend.backend() == "tensorflow":
+    try:
+        # Keras' data pipelines load TensorFlow when it is installed, whatever
+        # the backend; load it here, quietly, rather than noisily at fit time.
         import tensorflow as tf
-
-        if _log_level >= 2:
-            # Every new network gets new tf.functions, which TensorFlow reports
-            # as "retracing" once a grid search has built a few; not a problem.
-            tf.get_logger().setLevel("ERROR")
+    except ImportError:
+        tf = None
+    if tf is not None and _log_level >= 2:
+        # Every new network gets new tf.functions, which TensorFlow reports
+        # as "retracing" once a grid search has built a few; not a problem.
+        tf.get_logger().setLevel("ERROR")
 
 
 def _limit_tensorflow_threads() -> None:

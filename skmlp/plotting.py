@@ -70,6 +70,8 @@ def plot_history(estimator_or_history, metrics=None, ax=None):
     if missing:
         raise ValueError(f"history has no {missing[0]!r}; it has {sorted(history)}")
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     if ax is None:
         fig, axes = plt.subplots(
             1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False
