@@ -9,12 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
-
-SAMPLE_FALLBACK = (
-    "MNIST is not cached and could not be downloaded; training on the bundled 10% "
-    "sample. Use --data DIR for your own IDX files."
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,21 +206,16 @@ def _version() -> str:
 
 def _load_mnist(args):
     """The MNIST arrays the options ask for, and a line saying where they came from."""
-    from skmlp.datasets import fetch_mnist, get_data_home, load_mnist, load_mnist_sample
+    from skmlp.datasets import get_mnist
 
-    if args.data is not None:
-        if not args.data.is_dir():
-            raise CommandError(f"--data {args.data}: no such folder")
-        return load_mnist(args.data), f"MNIST from {args.data}"
-    if args.dataset == "sample":
-        return load_mnist_sample(), "the bundled 10% MNIST sample"
-    try:
-        return fetch_mnist(), f"MNIST from the cache in {get_data_home() / 'mnist'}"
-    except OSError as exc:
-        if args.dataset == "mnist":
-            raise CommandError(str(exc)) from None
-        print(SAMPLE_FALLBACK, flush=True)
-        return load_mnist_sample(), "the bundled 10% MNIST sample"
+    if args.data is not None and not args.data.is_dir():
+        raise CommandError(f"--data {args.data}: no such folder")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = get_mnist(args.data, dataset=args.dataset)
+    for warning in caught:  # the fallback to the sample: one line, on stdout
+        print(warning.message, flush=True)
+    return result
 
 
 def _prepared(args):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import itertools
 import math
 import numbers
 import os
@@ -487,7 +488,12 @@ class _BaseMLP(BaseEstimator):
 
     def _run_name(self) -> str:
         """A short, readable name of this configuration for TensorBoard runs."""
-        sizes = "-".join(str(s) for s in layer_sizes(self.hidden_layer_sizes)) or "none"
+        # Runs of equal sizes are shortened: (128,) * 10 -> "128x10".
+        runs = [
+            (size, len(list(group)))
+            for size, group in itertools.groupby(layer_sizes(self.hidden_layer_sizes))
+        ]
+        sizes = "-".join(f"{s}x{n}" if n > 1 else str(s) for s, n in runs) or "none"
         activation = (
             self.activation
             if isinstance(self.activation, str)

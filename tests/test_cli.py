@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from skmlp.cli import SAMPLE_FALLBACK, main
+from skmlp.cli import main
+from skmlp.datasets._mnist import SAMPLE_FALLBACK
 
 
 @pytest.fixture

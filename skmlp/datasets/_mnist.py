@@ -9,6 +9,7 @@ import http.client
 import os
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -160,6 +161,46 @@ def load_mnist_sample(*, as_frame: bool = False):
     """
     with resources.as_file(resources.files("skmlp.datasets") / "data") as folder:
         return load_mnist(folder, as_frame=as_frame)
+
+
+SAMPLE_FALLBACK = (
+    "MNIST is not cached and could not be downloaded; training on the bundled 10% "
+    "sample. Use --data DIR for your own IDX files."
+)
+
+
+def get_mnist(directory: str | os.PathLike | None = None, *, dataset: str = "auto"):
+    """MNIST from wherever it can be had: a folder, the cache, or the sample.
+
+    Parameters
+    ----------
+    directory : str or path-like, default=None
+        A folder with the four IDX files; when given, it is used.
+    dataset : {"auto", "mnist", "sample"}, default="auto"
+        Without ``directory``: "mnist" is :func:`fetch_mnist` (cache or
+        download), "sample" is :func:`load_mnist_sample`, and "auto" tries
+        the first and falls back to the second with a ``UserWarning``.
+
+    Returns
+    -------
+    data : ((X_train, y_train), (X_test, y_test))
+    source : str
+        Where the data came from, for reports.
+    """
+    if directory is not None:
+        return load_mnist(directory), f"MNIST from {directory}"
+    if dataset not in ("auto", "mnist", "sample"):
+        raise ValueError(
+            f"dataset must be 'auto', 'mnist' or 'sample'; got {dataset!r}"
+        )
+    if dataset != "sample":
+        try:
+            return fetch_mnist(), f"MNIST from the cache in {get_data_home() / 'mnist'}"
+        except OSError:
+            if dataset == "mnist":
+                raise
+            warnings.warn(SAMPLE_FALLBACK, UserWarning, stacklevel=2)
+    return load_mnist_sample(), "the bundled 10% MNIST sample"
 
 
 def _mirrors(mirrors: Sequence[str] | None) -> list[str]:
