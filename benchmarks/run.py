@@ -106,9 +106,21 @@ def worker(contender: str, data_dir: Path, epochs: int, n_train: int | None) -> 
         keras.utils.set_random_seed(0)
         model = _keras_model()
         tuned = {"steps_per_execution": 32} if contender == "keras-tuned" else {}
-        model.compile(keras.optimizers.SGD(LR), "sparse_categorical_crossentropy", metrics=["accuracy"], **tuned)
+        model.compile(
+            keras.optimizers.SGD(LR),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            **tuned,
+        )
         start = time.perf_counter()
-        model.fit(X_train, y_train, batch_size=BATCH, epochs=epochs, validation_split=VALIDATION, verbose=0)
+        model.fit(
+            X_train,
+            y_train,
+            batch_size=BATCH,
+            epochs=epochs,
+            validation_split=VALIDATION,
+            verbose=0,
+        )
         fit = time.perf_counter() - start
 
         def proba(X):
@@ -159,14 +171,22 @@ def memory_worker(cycles: int) -> dict:
     X = (X / 16).astype("float32")
     rss = []
     for i in range(cycles):
-        MLPKerasClassifier((32,), epochs=2, random_state=i).fit(X, y).predict_proba(X[:10])
+        MLPKerasClassifier((32,), epochs=2, random_state=i).fit(X, y).predict_proba(
+            X[:10]
+        )
         rss.append(psutil.Process().memory_info().rss / 2**20)
     return {"rss_mb": rss, "growth_5_to_last_mb": float(np.round(rss[-1] - rss[4], 1))}
 
 
 def _run(args: list[str], backend: str) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{args} on {backend} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -192,13 +212,25 @@ def _machine() -> dict:
             versions[name] = version(name)
         except Exception:  # noqa: BLE001 - not installed is fine here
             versions[name] = "not installed"
-    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(), "versions": versions}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "system": platform.platform(),
+        "versions": versions,
+    }
 
 
 def _table(results: dict, backend: str) -> list[str]:
     rows = []
     for contender, runs in results.items():
-        rows.append({key: statistics.median(run[key] for run in runs) for key in runs[0] if key != "contender"} | {"contender": contender})
+        rows.append(
+            {
+                key: statistics.median(run[key] for run in runs)
+                for key in runs[0]
+                if key != "contender"
+            }
+            | {"contender": contender}
+        )
     lines = [
         f"### Backend: {backend}",
         "",
@@ -227,14 +259,30 @@ def _table(results: dict, backend: str) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/mnist")))
-    parser.add_argument("--quick", action="store_true", help="10,000 training rows, 2 epochs, 1 run, TensorFlow only")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(
+            os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/mnist")
+        ),
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10,000 training rows, 2 epochs, 1 run, TensorFlow only",
+    )
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=3, help="runs per contender (medians are reported)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per contender (medians are reported)"
+    )
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
-    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
+    parser.add_argument(
+        "--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS
+    )
     parser.add_argument("--memory-cycles", type=int, default=30)
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.md")
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.md"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n-train", type=int, default=None, help=argparse.SUPPRESS)
@@ -267,12 +315,25 @@ def main(argv=None) -> int:
         for run in range(args.runs):
             for contender in args.contenders:
                 extra = ["--n-train", str(args.n_train)] if args.n_train else []
-                result = _run(["--worker", contender, "--data", str(args.data), "--epochs", str(args.epochs), *extra], backend)
+                result = _run(
+                    [
+                        "--worker",
+                        contender,
+                        "--data",
+                        str(args.data),
+                        "--epochs",
+                        str(args.epochs),
+                        *extra,
+                    ],
+                    backend,
+                )
                 results[contender].append(result)
                 print(f"[{backend} run {run + 1}] {contender}: {result['fit_per_epoch_s']:.3f} s/epoch, "
                       f"1 row {result['predict_1_ms']:.2f} ms, accuracy {result['accuracy']:.4f}", flush=True)  # fmt: skip
         lines += _table(results, backend) + [""]
-        memory = _run(["--memory-worker", "--memory-cycles", str(args.memory_cycles)], backend)
+        memory = _run(
+            ["--memory-worker", "--memory-cycles", str(args.memory_cycles)], backend
+        )
         lines += [
             f"Memory, {args.memory_cycles} fit/predict cycles of a small network in one process ({backend}): "
             f"resident memory grew by {memory['growth_5_to_last_mb']} MB from the 5th cycle to the last "

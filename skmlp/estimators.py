@@ -927,7 +927,8 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     >>> from sklearn.datasets import load_digits
     >>> from skmlp import MLPKerasClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPKerasClassifier((64,), epochs=20, random_state=0).fit(X / 16, y)
+    >>> clf = MLPKerasClassifier((64,), learning_rate=0.01, epochs=20, random_state=0)
+    >>> clf = clf.fit(X / 16, y)
     >>> clf.predict_proba(X[:2] / 16).shape
     (2, 10)
     >>> clf.score(X / 16, y) > 0.95

@@ -1,0 +1,85 @@
+"""The project holds its own line: README commands, CI script, lint, docs, doctests."""
+
+import doctest
+import importlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+def test_readme_begins_with_install_and_test_commands():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert block == ['pip install -e ".[dev]"', "pytest"]
+    ci = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert ci == block
+
+
+def test_ruff_keeps_the_code_clean():
+    ruff = shutil.which("ruff") or pytest.fail(
+        "ruff is in the dev extras: pip install -e '.[dev]'"
+    )
+    paths = [
+        str(ROOT / p) for p in ("skmlp", "tests", "examples", "benchmarks", "tools")
+    ]
+    check = subprocess.run([ruff, "check", *paths], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--check", *paths], capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_api_reference_is_up_to_date():
+    spec = importlib.util.spec_from_file_location(
+        "make_api_reference", ROOT / "tools" / "make_api_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (ROOT / "docs" / "api.md").read_text() == module.render(), (
+        "run python tools/make_api_reference.py"
+    )
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "skmlp.estimators",
+        "skmlp.inspection",
+        "skmlp.preprocessing",
+        "skmlp.datasets._idx",
+    ],
+)
+def test_docstring_examples_run(module):
+    result = doctest.testmod(
+        importlib.import_module(module), optionflags=doctest.ELLIPSIS
+    )
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_importing_skmlp_does_not_load_tensorflow_or_touch_keras():
+    code = (
+        "import sys, skmlp; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_skmlp_leaves_keras_unpatched():
+    code = (
+        "import keras; before = keras.Model.__reduce__, getattr(keras.Model, '__deepcopy__', None)\n"
+        "import skmlp, skmlp.estimators, skmlp._saving\n"
+        "assert (keras.Model.__reduce__, getattr(keras.Model, '__deepcopy__', None)) == before\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
