@@ -86,7 +86,7 @@ def _seeded(random_state):
     python_state, numpy_state = random.getstate(), np.random.get_state()
     keras.utils.set_random_seed(seed)
     try:
-        yield seed
+        yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
@@ -360,7 +360,7 @@ class _BaseMLP(BaseEstimator):
             self._prepare_targets(y, sample_weight, reset=reset, classes=classes)
         )
         validation_split, n_train = self._effective_validation_split(X.shape[0])
-        with _seeded(self.random_state) as seed:
+        with _seeded(self.random_state):
             if reset:
                 self.__dict__.pop("model_", None)
                 self.__dict__.pop("_predictor", None)
@@ -369,7 +369,7 @@ class _BaseMLP(BaseEstimator):
                     X.shape[1], n_outputs, output_activation, loss, n_train
                 )
                 self.history_ = {}
-            callbacks = self._fit_callbacks(seed)
+            callbacks = self._fit_callbacks()
             history = self.model_.fit(
                 X,
                 y_keras,
@@ -460,7 +460,7 @@ class _BaseMLP(BaseEstimator):
         steps_per_epoch = math.ceil(n_samples / self.batch_size)
         return max(1, min(cap, steps_per_epoch))
 
-    def _fit_callbacks(self, seed: int) -> list:
+    def _fit_callbacks(self) -> list:
         # Copies, so the user's callback objects never hold a trained model and
         # the estimator stays clonable and picklable.
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
