@@ -193,7 +193,7 @@ def _run(args: list[str], backend: str) -> dict:
 
 
 def _machine() -> dict:
-    import keras
+    from skmlp._keras import keras  # quietly
     import numpy
     import sklearn
 

@@ -8,28 +8,14 @@ example-output/tensorboard``.
     python examples/keras_intro_depth.py [--data DIR] [--quick]
 """
 
-import argparse
-from pathlib import Path
+from _common import mnist_features, parse_args
 
-import matplotlib
+from skmlp import MLPKerasClassifier, plotting, summary
+from skmlp.labs import get_experiment
 
-matplotlib.use("Agg")
+args = parse_args(__doc__)
 
-from skmlp import MLPKerasClassifier, plotting, summary  # noqa: E402
-from skmlp.datasets import get_mnist, to_features  # noqa: E402
-from skmlp.labs import get_experiment  # noqa: E402
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--data")
-parser.add_argument("--quick", action="store_true")
-parser.add_argument("--output", type=Path, default=Path("example-output"))
-args = parser.parse_args()
-args.output.mkdir(parents=True, exist_ok=True)
-
-(X_train, y_train), (X_test, y_test) = get_mnist(args.data)[0]
-X_train, X_test = to_features(X_train), to_features(X_test)
-if args.quick:
-    X_train, y_train = X_train[:2000], y_train[:2000]
+X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 
 common = dict(optimizer="adam", batch_size=128, validation_split=0.1, random_state=1671,
               tensorboard_dir=args.output / "tensorboard")  # fmt: skip

@@ -7,30 +7,15 @@ beside the same network without them, and a small grid over the penalty.
     python examples/regularization_l1_l2.py [--data DIR] [--quick]
 """
 
-import argparse
-from pathlib import Path
+from _common import mnist_features, parse_args
+from sklearn.model_selection import GridSearchCV
 
-import matplotlib
+from skmlp import MLPKerasClassifier, SubsetSplitter, plotting
+from skmlp.labs import get_experiment
 
-matplotlib.use("Agg")
+args = parse_args(__doc__)
 
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-
-from skmlp import MLPKerasClassifier, SubsetSplitter, plotting  # noqa: E402
-from skmlp.datasets import get_mnist, to_features  # noqa: E402
-from skmlp.labs import get_experiment  # noqa: E402
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--data")
-parser.add_argument("--quick", action="store_true")
-parser.add_argument("--output", type=Path, default=Path("example-output"))
-args = parser.parse_args()
-args.output.mkdir(parents=True, exist_ok=True)
-
-(X_train, y_train), (X_test, y_test) = get_mnist(args.data)[0]
-X_train, X_test = to_features(X_train), to_features(X_test)
-if args.quick:
-    X_train, y_train = X_train[:2000], y_train[:2000]
+X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 epochs = 1 if args.quick else 20
 
 base = dict(hidden_layer_sizes=(128, 128), optimizer="sgd", learning_rate=0.1, batch_size=128,

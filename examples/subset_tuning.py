@@ -9,31 +9,18 @@ optimiser (Adam), batch normalisation, dropout, and a soft-voting ensemble.
     python examples/subset_tuning.py [--data DIR] [--quick]
 """
 
-import argparse
-from pathlib import Path
+from _common import mnist_features, parse_args
+from imblearn.pipeline import Pipeline  # pip install "skmlp[imblearn]"
+from sklearn.ensemble import VotingClassifier
 
-import matplotlib
+from skmlp import MLPKerasClassifier, SubsetSplitter, plotting
+from skmlp.labs import get_experiment
 
-matplotlib.use("Agg")
+args = parse_args(__doc__)
 
-from imblearn.pipeline import Pipeline  # noqa: E402  (pip install "skmlp[imblearn]")
-from sklearn.ensemble import VotingClassifier  # noqa: E402
-
-from skmlp import MLPKerasClassifier, SubsetSplitter, plotting  # noqa: E402
-from skmlp.datasets import get_mnist, to_features  # noqa: E402
-from skmlp.labs import get_experiment  # noqa: E402
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--data")
-parser.add_argument("--quick", action="store_true")
-parser.add_argument("--output", type=Path, default=Path("example-output"))
-args = parser.parse_args()
-args.output.mkdir(parents=True, exist_ok=True)
-
-(X_train, y_train), (X_test, y_test) = get_mnist(args.data)[0]
-X_train, X_test = to_features(X_train), to_features(X_test)
-if args.quick:
-    X_train, y_train = X_train[:3000], y_train[:3000]
+X_train, y_train, X_test, y_test = mnist_features(
+    args, quick_rows=3000
+)  # 784 floats in [0, 1]
 
 base = dict(hidden_layer_sizes=(50, 50, 50, 50), epochs=1 if args.quick else 100, validation_split=0.3,
             batch_size=32, random_state=1671)  # fmt: skip

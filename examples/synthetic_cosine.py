@@ -7,36 +7,25 @@ two ReLU units starts to bend it, and more units follow the curves.
     python examples/synthetic_cosine.py [--quick]
 """
 
-import argparse
-from pathlib import Path
+import matplotlib.pyplot as plt
+from _common import parse_args
 
-import matplotlib
+from skmlp import MLPKerasClassifier, plotting
+from skmlp.datasets import make_cosine_classes
+from skmlp.labs import get_experiment
 
-matplotlib.use("Agg")
+args = parse_args(__doc__, mnist=False)
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-from skmlp import MLPKerasClassifier, plotting  # noqa: E402
-from skmlp.datasets import make_cosine_classes  # noqa: E402
-from skmlp.labs import get_experiment  # noqa: E402
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--quick", action="store_true")
-parser.add_argument("--output", type=Path, default=Path("example-output"))
-args = parser.parse_args()
-args.output.mkdir(parents=True, exist_ok=True)
-
-# As in the lab: class 0 rows, then class 1 rows, so validation_split=0.2 (the
-# last rows) holds class 1 only; shuffle=True (the default) avoids that trap.
-X, y = make_cosine_classes(1000, shuffle=False, random_state=42)
+# Rows are shuffled (make_cosine_classes' default): Keras' validation_split
+# takes the last rows, which would otherwise all be class 1.
+X, y = make_cosine_classes(1000, random_state=42)
+lab = dict(
+    epochs=10, batch_size=32, validation_split=0.2, random_state=1
+)  # Keras' default batch
 networks = {
-    "S1": MLPKerasClassifier(
-        hidden_layer_sizes=(), epochs=10, validation_split=0.2, random_state=42
-    ),
-    "S2": MLPKerasClassifier(
-        hidden_layer_sizes=(2,), epochs=10, validation_split=0.2, random_state=42
-    ),
-    "16 units, shuffled data": MLPKerasClassifier(
+    "S1": MLPKerasClassifier(hidden_layer_sizes=(), **lab),
+    "S2": MLPKerasClassifier(hidden_layer_sizes=(2,), **lab),
+    "16 units, 100 epochs": MLPKerasClassifier(
         (16,), epochs=100, learning_rate=0.01, random_state=42
     ),
 }
@@ -44,16 +33,13 @@ fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 for (key, clf), ax in zip(networks.items(), axes, strict=True):
     if args.quick:
         clf.set_params(epochs=2)
-    data = (
-        make_cosine_classes(1000, random_state=42) if key.startswith("16") else (X, y)
-    )
-    clf.fit(*data)
+    clf.fit(X, y)
     published = get_experiment(key).published if key in ("S1", "S2") else "-"
     val = clf.history_.get("val_accuracy", [float("nan")])[-1]
     print(
-        f"{key}: validation accuracy {val:.4f}, training accuracy {clf.score(*data):.4f} (labs: {published})"
+        f"{key}: validation accuracy {val:.4f}, training accuracy {clf.score(X, y):.4f} (labs: {published})"
     )
-    plotting.plot_decision_regions(clf, *data, ax=ax)
+    plotting.plot_decision_regions(clf, X, y, ax=ax)
     ax.set_title(key)
 fig.tight_layout()
 fig.savefig(args.output / "decision_regions.png")
