@@ -193,9 +193,10 @@ def _run(args: list[str], backend: str) -> dict:
 
 
 def _machine() -> dict:
-    from skmlp._keras import keras  # quietly
     import numpy
     import sklearn
+
+    from skmlp._keras import keras  # quietly
 
     cpu = ""
     if Path("/proc/cpuinfo").exists():
