@@ -12,7 +12,9 @@ batch 128) on the same rows of MNIST:
 - ``keras-tuned``: plain ``model.fit`` hand-tuned (``steps_per_execution=32``);
 - ``sklearn``: scikit-learn's ``MLPClassifier`` with the same layers and SGD.
 
-Every run is a fresh process (so peak memory is its own), runs are
+Fit time is everything a user waits for: building, compiling and training
+the model (so one-time compilation counts, as it does in a notebook). Every
+run is a fresh process (so peak memory is its own), runs are
 interleaved across contenders (so a busy spell of a shared machine hits all
 of them), and the table reports medians. Keras contenders hold out the last
 20% of the training rows for validation each epoch, as the labs do; the
@@ -103,6 +105,9 @@ def worker(contender: str, data_dir: Path, epochs: int, n_train: int | None) -> 
     elif contender in ("keras", "keras-tuned"):
         import keras
 
+        # Building and compiling the model is part of what a user waits for
+        # (and part of every other contender's fit), so it is timed too.
+        start = time.perf_counter()
         keras.utils.set_random_seed(0)
         model = _keras_model()
         tuned = {"steps_per_execution": 32} if contender == "keras-tuned" else {}
@@ -112,7 +117,6 @@ def worker(contender: str, data_dir: Path, epochs: int, n_train: int | None) -> 
             metrics=["accuracy"],
             **tuned,
         )
-        start = time.perf_counter()
         model.fit(
             X_train,
             y_train,
@@ -125,6 +129,7 @@ def worker(contender: str, data_dir: Path, epochs: int, n_train: int | None) -> 
 
         def proba(X):
             return model.predict(X, verbose=0)
+
     elif contender == "sklearn":
         from sklearn.neural_network import MLPClassifier
 
