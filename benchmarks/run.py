@@ -77,6 +77,10 @@ def worker(contender: str, data_dir: Path, epochs: int, n_train: int | None) -> 
     """One fit and the predictions of one contender; runs in its own process."""
     import numpy as np
 
+    # Load Keras and TensorFlow before any timing: on the JAX backend Keras
+    # loads TensorFlow lazily (for its data pipeline) inside the first fit.
+    import skmlp._keras  # noqa: F401
+
     X_train, y_train, X_test, y_test = _data(data_dir, n_train)
     if contender == "skmlp":
         from skmlp import MLPKerasClassifier
