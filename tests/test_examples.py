@@ -8,7 +8,9 @@ import pytest
 
 from .conftest import ROOT
 
-EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+EXAMPLES = sorted(
+    p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_")
+)
 
 
 def test_there_is_an_example_per_lab_group():
