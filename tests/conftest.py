@@ -1,6 +1,10 @@
 import os
 from pathlib import Path
 
+# scikit-learn's array-API input check runs only with SciPy's array API support
+# on, which must be set before SciPy loads; without it the check is skipped.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
