@@ -70,12 +70,18 @@ OPTIMIZERS = {
 _WITH_MOMENTUM = ("sgd", "rmsprop")
 
 
-def _initializer(value: Any):
+def _initializer(value: Any, seed: int | None):
+    """A fresh initialiser per layer, seeded from the fit's own seed.
+
+    A seed of its own per layer keeps fits reproducible without touching
+    Keras' global generator; an initialiser the user seeded keeps its seed.
+    """
     if isinstance(value, str):
-        return _INITIALIZER_ALIASES.get(value, value)
-    # A fresh copy per layer: Keras initialiser objects with a seed would
-    # otherwise give every layer the same weights.
-    return value.__class__.from_config(value.get_config())
+        value = keras.initializers.get(_INITIALIZER_ALIASES.get(value, value))
+    config = value.get_config()
+    if "seed" in config and config["seed"] is None and seed is not None:
+        config["seed"] = seed
+    return value.__class__.from_config(config)
 
 
 def _regularizer(l1: float, l2: float):
@@ -101,6 +107,7 @@ def build_mlp(
     bias_l2: float = 0.0,
     activity_l1: float = 0.0,
     activity_l2: float = 0.0,
+    seed: int | None = None,
 ) -> keras.Model:
     """Build the labs' multi-layer perceptron.
 
@@ -110,11 +117,18 @@ def build_mlp(
     with no hidden layer can be regularised too); the activity regulariser
     applies to the hidden layers' outputs only.
 
+    ``seed`` seeds each layer's initialisers and dropout (derived seeds per
+    layer); None leaves them to Keras' global generator.
+
     Returns
     -------
     keras.Sequential
         The model, built for ``n_features`` inputs and not yet compiled.
     """
+
+    def layer_seed(i: int, k: int) -> int | None:
+        return None if seed is None else (seed + 7919 * i + k) % 2**31
+
     n_hidden = len(hidden_layer_sizes)
     activations = per_layer(activation, n_hidden, "activation")
     dropouts = per_layer(dropout, n_hidden, "dropout")
@@ -129,8 +143,8 @@ def build_mlp(
         layers.append(
             keras.layers.Dense(
                 units,
-                kernel_initializer=_initializer(kernel_initializer),
-                bias_initializer=_initializer(bias_initializer),
+                kernel_initializer=_initializer(kernel_initializer, layer_seed(i, 0)),
+                bias_initializer=_initializer(bias_initializer, layer_seed(i, 1)),
                 kernel_regularizer=_regularizer(*kernel_reg),
                 bias_regularizer=_regularizer(*bias_reg),
                 activity_regularizer=_regularizer(*activity_reg),
@@ -141,13 +155,17 @@ def build_mlp(
             layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
         layers.append(keras.layers.Activation(act, name=f"{act}_{i}"))
         if rate > 0:
-            layers.append(keras.layers.Dropout(float(rate), name=f"dropout_{i}"))
+            layers.append(
+                keras.layers.Dropout(
+                    float(rate), seed=layer_seed(i, 2), name=f"dropout_{i}"
+                )
+            )
     layers.append(
         keras.layers.Dense(
             n_outputs,
             activation=output_activation,
-            kernel_initializer=_initializer(kernel_initializer),
-            bias_initializer=_initializer(bias_initializer),
+            kernel_initializer=_initializer(kernel_initializer, layer_seed(0, 0)),
+            bias_initializer=_initializer(bias_initializer, layer_seed(0, 1)),
             kernel_regularizer=_regularizer(*kernel_reg),
             bias_regularizer=_regularizer(*bias_reg),
             name="output",
@@ -221,25 +239,3 @@ def output_layer_for(n_classes: int, loss: Any) -> tuple[int, str]:
     if n_classes == 2 and loss in (None, "binary_crossentropy"):
         return 1, "sigmoid"
     return n_classes, "softmax"
-
-
-def float64_copy(model: keras.Model) -> keras.Model | None:
-    """The same network computing in float64, for prediction.
-
-    In float32 a row's output changes in the last bits with the size of the
-    batch it is predicted in (the matrix kernels block differently); in
-    float64 those differences are far below anything that matters, so
-    predictions do not depend on what else is in the batch. JAX computes in
-    float32 unless x64 is enabled, so there is no copy then (None).
-    """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        if not jax.config.jax_enable_x64:
-            return None
-    config = model.get_config()
-    for layer in config["layers"]:
-        layer["config"]["dtype"] = "float64"
-    copy = keras.Sequential.from_config(config)
-    copy.set_weights([w.astype("float64") for w in model.get_weights()])
-    return copy

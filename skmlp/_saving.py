@@ -144,5 +144,5 @@ def load(path: str | os.PathLike):
             np.asarray(encoded["values"], dtype=np.dtype(encoded["dtype"])),
         )
     estimator.model_ = model
-    estimator._set_predictor()
+    estimator._predictor = None
     return estimator

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import gc
 import itertools
 import math
 import numbers
@@ -23,12 +22,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import _network
+from . import _engine, _network
+from ._engine._predict import Predictor
+from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
     Boolean,
@@ -42,6 +42,7 @@ from ._validation import (
     PerLayer,
     did_you_mean,
     layer_sizes,
+    per_layer,
     validate_params,
 )
 
@@ -52,37 +53,23 @@ ROUTING_PREFIXES = ("optimizer__", "compile__", "fit__")
 # Rows per call on the prediction path; bounds the memory of one forward pass.
 _PREDICT_CHUNK = 8192
 
-# A Keras network is a web of reference cycles, so a discarded one waits for
-# Python's full garbage collection, which a grid search's stream of small
-# fits rarely triggers: memory grows by megabytes per fit. A full collection
-# costs ~0.4 s with TensorFlow loaded, so it runs once per this many new
-# networks, which bounds the growth at a small share of the fit time.
-_NETWORKS_PER_COLLECTION = 8
-_networks_built = 0
-
-
-def _collect_discarded_networks() -> None:
-    global _networks_built
-    _networks_built += 1
-    if _networks_built % _NETWORKS_PER_COLLECTION == 0:
-        gc.collect()
-
-
 def _seed_from(random_state) -> int:
+    """An int seed for one fit, touching no global random generator."""
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    if random_state is None:  # fresh entropy from the OS
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return int(random_state.randint(np.iinfo(np.int32).max))
 
 
 @contextlib.contextmanager
 def _seeded(random_state):
-    """Seed Python, NumPy and the Keras backend; give back the user's RNG state.
+    """Seed Keras' global generators for ``engine="keras"``'s ``model.fit``.
 
-    ``keras.utils.set_random_seed`` is what makes a Keras fit reproducible,
-    but it reseeds the global generators as a side effect; restoring them
-    afterwards keeps the user's own random streams untouched.
+    Keras' own fit shuffles with the global generators, so this path alone
+    reseeds them; Python's and NumPy's states are given back afterwards.
     """
-    seed = _seed_from(random_state)
+    seed = random_state
     python_state, numpy_state = random.getstate(), np.random.get_state()
     keras.utils.set_random_seed(seed)
     try:
@@ -162,6 +149,7 @@ _COMMON_CONSTRAINTS = {
     "tensorboard_dir": [NoneValue(), PathLike()],
     "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
     "jit_compile": [Options("auto"), Boolean()],
+    "engine": [Options("auto", "keras")],
 }
 
 
@@ -205,6 +193,7 @@ class _BaseMLP(BaseEstimator):
         tensorboard_dir=None,
         steps_per_execution="auto",
         jit_compile="auto",
+        engine="auto",
         **routed_params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -239,6 +228,7 @@ class _BaseMLP(BaseEstimator):
         self.tensorboard_dir = tensorboard_dir
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
+        self.engine = engine
         self._routed_params = routed_params
 
     # -- parameters ---------------------------------------------------------
@@ -360,33 +350,139 @@ class _BaseMLP(BaseEstimator):
             self._prepare_targets(y, sample_weight, reset=reset, classes=classes)
         )
         validation_split, n_train = self._effective_validation_split(X.shape[0])
-        with _seeded(self.random_state):
-            if reset:
-                self.__dict__.pop("model_", None)
-                self.__dict__.pop("_predictor", None)
-                _collect_discarded_networks()
-                self.model_ = self._build_and_compile(
-                    X.shape[1], n_outputs, output_activation, loss, n_train
-                )
-                self.history_ = {}
-            callbacks = self._fit_callbacks()
+        seed = _seed_from(self.random_state) if reset else self._seed
+        calls = 0 if reset else self._fit_calls
+        # One random stream per estimator: fit(random_state=int) replays it from
+        # the start; partial_fit and warm_start continue it.
+        words = np.random.SeedSequence(seed, spawn_key=(calls,)).generate_state(
+            1 + 2 * epochs
+        )
+        if reset:
+            self.__dict__.pop("model_", None)
+            self.__dict__.pop("_predictor", None)
+            self.model_ = self._build_and_compile(
+                X.shape[1], n_outputs, output_activation, loss, n_train, int(words[0])
+            )
+            self.history_ = {}
+        reason = self._engine_unsupported()
+        if reason is None:
+            history = self._fit_engine(
+                X, y_keras, sample_weight, n_train, loss, words[1:].reshape(epochs, 2)
+            )
+        else:
+            history = self._fit_keras(
+                X, y_keras, sample_weight, validation_split, epochs, seed
+            )
+        for key, values in history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        self._seed, self._fit_calls = seed, calls + 1
+        self._predictor = None
+        self.n_iter_ = len(self.history_.get("loss", []))
+        return self
+
+    def _engine_unsupported(self) -> str | None:
+        """Why this configuration trains with Keras' ``model.fit``, or None."""
+        if self.engine == "keras":
+            return 'engine="keras"'
+        return _engine.unsupported(
+            run_eagerly=self.run_eagerly,
+            metrics=self.metrics,
+            callbacks=self.callbacks or (),
+            routed=list(self._routed_params),
+        )
+
+    def _program(self, loss) -> _engine.Program:
+        model, optimizer = self.model_, self.model_.optimizer
+        config = optimizer.get_config()
+        config.pop("name", None)
+        learning_rate = config.pop("learning_rate")
+        if not isinstance(learning_rate, numbers.Real):  # a schedule: compiled in
+            config["learning_rate"] = learning_rate
+        hidden = [
+            layer for layer in model.layers if isinstance(layer, keras.layers.Dense)
+        ][:-1]
+        n_hidden = len(hidden)
+        output = model.layers[-1]
+        if isinstance(self, RegressorMixin):
+            target = "regression"
+        elif output.units == 1:
+            target = "binary"
+        elif _is_one_hot_loss(loss):
+            target = "one_hot"
+        else:
+            target = "sparse"
+        return _engine.Program(
+            n_features=self.n_features_in_,
+            hidden=tuple(layer.units for layer in hidden),
+            activations=tuple(per_layer(self.activation, n_hidden, "activation")),
+            output_units=output.units,
+            output_activation=keras.activations.serialize(output.activation)
+            if not isinstance(output.activation, str)
+            else output.activation,
+            batch_normalization=bool(self.batch_normalization),
+            dropout_layers=tuple(r > 0 for r in self._dropout_rates(n_hidden)),
+            weight_penalty=any(
+                getattr(self, n) > 0
+                for n in ("kernel_l1", "kernel_l2", "bias_l1", "bias_l2")
+            ),
+            activity_penalty=self.activity_l1 > 0 or self.activity_l2 > 0,
+            loss=loss,
+            target=target,
+            optimizer_class=type(optimizer),
+            optimizer_config=config,
+            batch_size=self.batch_size,
+        )
+
+    def _dropout_rates(self, n_hidden: int) -> list[float]:
+        return [float(r) for r in per_layer(self.dropout, n_hidden, "dropout")]
+
+    def _fit_engine(self, X, y, sample_weight, n_train, loss, epoch_seeds):
+        weights = (
+            np.ones(X.shape[0], np.float32) if sample_weight is None else sample_weight
+        )
+        data = (X[:n_train], y[:n_train], weights[:n_train])
+        validation = (
+            (X[n_train:], y[n_train:], weights[n_train:])
+            if n_train < X.shape[0]
+            else None
+        )
+        program = self._program(loss)
+        if keras.backend.backend() == "jax":
+            from ._engine._jax import enable_persistent_cache
+            from .datasets import get_data_home
+
+            enable_persistent_cache(os.path.join(get_data_home(), "jax-cache"))
+        metrics = self._default_metrics() if self.metrics is None else self.metrics
+        accuracy = next((m for m in metrics if m in ("accuracy", "acc")), None)
+        return _engine.train(
+            self.model_,
+            program,
+            data=data,
+            validation=validation,
+            hyper={name: float(getattr(self, name)) for name in HYPER_NAMES},
+            dropout=self._dropout_rates(len(program.hidden)),
+            epoch_seeds=epoch_seeds,
+            shuffle=self.shuffle,
+            callbacks=self._fit_callbacks(),
+            verbose=self.verbose,
+            accuracy_name=accuracy if program.has_accuracy else None,
+        )
+
+    def _fit_keras(self, X, y, sample_weight, validation_split, epochs, seed):
+        with _seeded(seed):
             history = self.model_.fit(
                 X,
-                y_keras,
+                y,
                 sample_weight=sample_weight,
                 batch_size=self.batch_size,
                 epochs=epochs,
                 validation_split=validation_split,
                 shuffle=self.shuffle,
-                callbacks=callbacks,
+                callbacks=self._fit_callbacks(),
                 verbose=self.verbose,
                 **self._routed("fit__"),
             )
-        for key, values in history.history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
-        self._set_predictor()
-        self.n_iter_ = len(self.history_.get("loss", []))
-        return self
+        return history.history
 
     def _effective_validation_split(self, n_samples: int) -> tuple[float, int]:
         """The validation split Keras will use, and the training rows it leaves."""
@@ -403,7 +499,7 @@ class _BaseMLP(BaseEstimator):
             )
         return split, n_train
 
-    def _build_network(self, n_features, n_outputs, output_activation):
+    def _build_network(self, n_features, n_outputs, output_activation, seed=None):
         return _network.build_mlp(
             n_features,
             n_outputs,
@@ -420,10 +516,13 @@ class _BaseMLP(BaseEstimator):
             bias_l2=self.bias_l2,
             activity_l1=self.activity_l1,
             activity_l2=self.activity_l2,
+            seed=seed,
         )
 
-    def _build_and_compile(self, n_features, n_outputs, output_activation, loss, n):
-        model = self._build_network(n_features, n_outputs, output_activation)
+    def _build_and_compile(
+        self, n_features, n_outputs, output_activation, loss, n, seed
+    ):
+        model = self._build_network(n_features, n_outputs, output_activation, seed)
         optimizer = _network.make_optimizer(
             self.optimizer,
             self.learning_rate,
@@ -442,13 +541,16 @@ class _BaseMLP(BaseEstimator):
             jit_compile=self.jit_compile,
             **self._routed("compile__"),
         )
+        # Built now, so that its state exists for the engine and for saving.
+        optimizer.build(model.trainable_variables)
         return model
 
     def _steps_per_execution(self, n_samples: int) -> int:
         if self.steps_per_execution != "auto":
             return self.steps_per_execution
-        if self.run_eagerly:
-            return 1
+
+        if self.run_eagerly or keras.backend.backend() == "torch":
+            return 1  # Keras refuses more than 1 on torch
         # Many optimizer steps per call into the compiled function remove most
         # of Keras' per-step Python overhead (a third of the epoch time of the
         # labs' network). Callbacks' per-batch hooks and the progress bar see
@@ -505,18 +607,14 @@ class _BaseMLP(BaseEstimator):
     # -- prediction ---------------------------------------------------------
 
     def _forward(self, X) -> np.ndarray:
-        """Network outputs for ``X`` as float32, without ``model.predict``.
-
-        ``model.predict`` sets up a data pipeline and callbacks on every call,
-        which costs far more than the network itself for a handful of rows;
-        ``predict_on_batch`` on bounded chunks runs the compiled forward pass
-        directly.
-        """
+        """Network outputs for ``X`` in float64 (see ``_engine._predict``)."""
         check_is_fitted(self, "model_")
-        predictor = self._predictor
-        X = validate_data(self, X, reset=False, dtype=predictor.compute_dtype)
+        predictor = self.__dict__.get("_predictor")
+        if predictor is None:  # weights copied once per fitted network
+            predictor = self._predictor = Predictor(self.model_)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         chunks = [
-            np.asarray(predictor.predict_on_batch(X[start : start + _PREDICT_CHUNK]))
+            predictor(X[start : start + _PREDICT_CHUNK])
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.concatenate(chunks, axis=0)
@@ -534,11 +632,7 @@ class _BaseMLP(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "model_" in state:
-            self._set_predictor()
-
-    def _set_predictor(self) -> None:
-        self._predictor = _network.float64_copy(self.model_) or self.model_
+        self._predictor = None
 
     def save(self, path) -> None:
         """Save the fitted estimator to one file, without pickle.
@@ -596,6 +690,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         tensorboard_dir=None,
         steps_per_execution="auto",
         jit_compile="auto",
+        engine="auto",
         **routed_params,
     ):
         super().__init__(
@@ -631,6 +726,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
             tensorboard_dir=tensorboard_dir,
             steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
+            engine=engine,
             **routed_params,
         )
         self.class_weight = class_weight
@@ -867,13 +963,22 @@ _PARAMETERS_DOC = """
         Write TensorBoard logs (scalars and weight histograms) to a new
         sub-folder of this folder at every fit.
     steps_per_execution : int or "auto", default="auto"
-        Gradient steps per call into the compiled training function. "auto"
-        takes up to 256 (32 on JAX, which compiles each step of a call, and
-        32 with ``verbose=1``, so that the progress bar moves),
-        which removes most of Keras' per-step overhead; per-batch callback
-        hooks then run once per call.
+        Gradient steps per call into Keras' compiled training function, for
+        ``engine="keras"`` only. "auto" takes up to 256 (32 on JAX and with
+        ``verbose=1``; always 1 on torch, which allows no more).
     jit_compile : bool or "auto", default="auto"
-        XLA compilation, as Keras' ``compile(jit_compile=...)``.
+        XLA compilation, as Keras' ``compile(jit_compile=...)``, for
+        ``engine="keras"`` only.
+    engine : {"auto", "keras"}, default="auto"
+        "auto" trains with skmlp's compiled engine: one compiled call per
+        epoch, reused by every later fit of the same network structure (a
+        second fit, a CV fold, a grid candidate with another learning rate,
+        dropout rate, L1/L2 strength or seed compiles nothing). It falls back
+        to Keras' ``model.fit`` for what it does not cover: ``run_eagerly``,
+        metrics other than accuracy, callbacks that override batch-level
+        hooks, and routed ``compile__*``/``fit__*`` arguments. "keras"
+        always uses ``model.fit`` (for debugging; slower, and it reseeds
+        Keras' global random generators during the fit).
     **routed_params
         ``optimizer__*``, ``compile__*`` and ``fit__*`` arguments passed on to
         the optimizer, ``Model.compile`` and ``Model.fit``.

@@ -1,0 +1,190 @@
+"""The JAX engine: one jitted call per epoch, the batches looped on the device.
+
+Weights, optimizer state, data, hyper-parameters and seeds are inputs of the
+jitted functions, and a ``Trainer`` (one per ``Program``) is reused by every
+fit of that structure, so a second fit, a CV fold or a grid candidate with
+another learning rate compiles nothing. Rows are padded to a bucketed count
+(``steps_bucket``) so that folds of slightly different sizes share a shape;
+padded rows are masked out of losses, metrics and batch statistics.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._keras import keras
+from ._program import Hyper, Program, steps_bucket
+
+_trainers: dict[str, Trainer] = {}
+_lock = threading.Lock()
+
+
+def trainer(program: Program) -> Trainer:
+    with _lock:
+        if program.key not in _trainers:
+            _trainers[program.key] = Trainer(program)
+        return _trainers[program.key]
+
+
+def enable_persistent_cache(folder: str) -> None:
+    """Point JAX's compilation cache at ``folder`` unless the user chose one.
+
+    The one process-wide setting skmlp makes (see the user guide); set
+    ``SKMLP_JAX_CACHE=0`` to leave JAX's configuration alone.
+    """
+    if os.environ.get("SKMLP_JAX_CACHE", "1") == "0":
+        return
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
+        jax.config, "jax_compilation_cache_dir", None
+    ):
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    # skmlp's programs compile in well under JAX's default 1 s threshold.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _pad(array: np.ndarray, rows: int) -> np.ndarray:
+    if array.shape[0] == rows:
+        return array
+    pad = np.zeros((rows - array.shape[0], *array.shape[1:]), dtype=array.dtype)
+    return np.concatenate([array, pad])
+
+
+class Trainer:
+    """The compiled epoch and evaluation functions of one ``Program``."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.optimizer = program.make_optimizer()
+        self.optimizer.build(
+            [
+                keras.Variable(np.zeros(s, keras.config.floatx()), name=f"v{i}")
+                for i, s in enumerate(program.trainable_shapes())
+            ]
+        )
+        self.epoch = jax.jit(self._epoch, static_argnames=("shuffle",))
+        self.evaluate = jax.jit(self._evaluate)
+
+    def _batch_loss(self, params, state, xb, yb, wb, mb, hyper, key):
+        program = self.program
+
+        def dropout(h, rate, i):
+            keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - rate, h.shape)
+            return jnp.where(keep, h / (1.0 - rate), 0.0)
+
+        out, new_state, activity = program.forward(
+            params, state, xb, hyper, training=True, mask=mb, dropout=dropout
+        )
+        n = jnp.sum(mb)
+        data = jnp.sum(program.per_sample_loss(yb, out) * wb) / n
+        loss = data + activity + program.weight_penalty_value(params, hyper)
+        return loss, (new_state, out, n)
+
+    def _epoch(self, params, state, opt_vars, X, Y, W, n, hyper_vec, seed, shuffle):
+        program, b = self.program, self.program.batch_size
+        hyper = Hyper(hyper_vec)
+        shuffle_key, key = jax.random.split(jax.random.wrap_key_data(seed))
+        rows = jnp.arange(X.shape[0])
+        if shuffle:
+            noise = jax.random.uniform(shuffle_key, (X.shape[0],))
+            order = jnp.argsort(jnp.where(rows < n, noise, 2.0))
+        else:
+            order = rows
+        grad = jax.value_and_grad(self._batch_loss, has_aux=True)
+
+        def step(i, carry):
+            params, state, opt_vars, sums = carry
+            idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
+            mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
+            yb = Y[idx]
+            (loss, (state, out, count)), grads = grad(
+                params, state, X[idx], yb, W[idx] * mb, mb, hyper,
+                jax.random.fold_in(key, i),
+            )  # fmt: skip
+            params, opt_vars = self.optimizer.stateless_apply(opt_vars, grads, params)
+            hits = (
+                jnp.sum(program.correct(yb, out) * W[idx] * mb)
+                if program.has_accuracy
+                else 0.0
+            )
+            sums = sums + jnp.stack([loss * count, count, hits, jnp.sum(W[idx] * mb)])
+            return params, state, opt_vars, sums
+
+        n_steps = (n + b - 1) // b
+        sums = jnp.zeros(4, X.dtype)
+        return jax.lax.fori_loop(0, n_steps, step, (params, state, opt_vars, sums))
+
+    def _evaluate(self, params, state, X, Y, W, n, hyper_vec):
+        program, b = self.program, self.program.batch_size
+        hyper = Hyper(hyper_vec)
+
+        def chunk(i, sums):
+            xb = jax.lax.dynamic_slice_in_dim(X, i * b, b)
+            yb = jax.lax.dynamic_slice_in_dim(Y, i * b, b)
+            wb = jax.lax.dynamic_slice_in_dim(W, i * b, b)
+            mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
+            out, _, activity = program.forward(
+                params, state, xb, hyper, training=False, mask=mb
+            )
+            count = jnp.sum(mb)
+            data = jnp.sum(program.per_sample_loss(yb, out) * wb * mb)
+            hits = (
+                jnp.sum(program.correct(yb, out) * wb * mb)
+                if program.has_accuracy
+                else 0.0
+            )
+            return sums + jnp.stack([data + activity * count, count, hits, jnp.sum(wb * mb)])
+
+        sums = jax.lax.fori_loop(0, (n + b - 1) // b, chunk, jnp.zeros(4, X.dtype))
+        penalty = program.weight_penalty_value(params, hyper)
+        return sums.at[0].add(penalty * sums[1])
+
+
+class Session:
+    """One fit's state on the device: weights, optimizer state and data."""
+
+    def __init__(self, program, params, state, opt_vars, data, val, hyper):
+        self.trainer = trainer(program)
+        self.params = [jnp.asarray(p) for p in params]
+        self.state = [jnp.asarray(s) for s in state]
+        self.opt_vars = [jnp.asarray(v) for v in opt_vars]
+        self.hyper = jnp.asarray(hyper)
+        self.data = self._put(data, program.batch_size)
+        self.val = None if val is None else self._put(val, program.batch_size)
+
+    @staticmethod
+    def _put(arrays, batch_size):
+        X, Y, W = arrays
+        n = X.shape[0]
+        rows = steps_bucket(-(-n // batch_size)) * batch_size
+        return (*(jnp.asarray(_pad(a, rows)) for a in (X, Y, W)), jnp.int32(n))
+
+    def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
+        X, Y, W, n = self.data
+        self.params, self.state, self.opt_vars, sums = self.trainer.epoch(
+            self.params, self.state, self.opt_vars, X, Y, W, n, self.hyper,
+            jnp.asarray(seed, dtype=jnp.uint32), shuffle=shuffle,
+        )  # fmt: skip
+        return np.asarray(sums, dtype=np.float64)
+
+    def evaluate(self) -> np.ndarray:
+        X, Y, W, n = self.val
+        sums = self.trainer.evaluate(self.params, self.state, X, Y, W, n, self.hyper)
+        return np.asarray(sums, dtype=np.float64)
+
+    def get(self):
+        return self.params, self.state, self.opt_vars
+
+    def close(self) -> None:
+        pass
+
+    def set(self, params, state, opt_vars):
+        self.params = [jnp.asarray(p) for p in params]
+        self.state = [jnp.asarray(s) for s in state]
+        self.opt_vars = [jnp.asarray(v) for v in opt_vars]

@@ -1,0 +1,85 @@
+"""Prediction in NumPy float64, from the trained Keras network's layers.
+
+Calling a Keras model costs far more than this small network's arithmetic
+for a few rows (``model.predict`` sets up a data pipeline; a first
+``predict_on_batch`` traces a function per model object). In float64 a row's
+output does not depend on which other rows share its batch (float32 matrix
+kernels block differently by batch size), which scikit-learn's checks
+require. So predictions are computed here, on the host, from a float64 copy
+of the weights taken once per fitted network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .._keras import keras
+
+
+def _selu(x):
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": special.expit,
+    "tanh": np.tanh,
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": _selu,
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
+    "gelu": lambda x: 0.5 * x * (1 + special.erf(x / np.sqrt(2))),
+    "silu": lambda x: x * special.expit(x),
+    "swish": lambda x: x * special.expit(x),
+    "softplus": lambda x: np.logaddexp(x, 0),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "hard_sigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+    "mish": lambda x: x * np.tanh(np.logaddexp(x, 0)),
+    "softmax": lambda x: special.softmax(x, axis=1),
+}
+
+
+def _activation_name(function) -> str:
+    name = keras.activations.serialize(function)
+    return name if isinstance(name, str) else name.get("config", name)
+
+
+class Predictor:
+    """The network's inference pass as a list of NumPy float64 steps."""
+
+    def __init__(self, model):
+        self.steps = []
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                kernel, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
+                self.steps.append(("dense", kernel, bias))
+                self._add_activation(layer.activation)
+            elif isinstance(layer, keras.layers.BatchNormalization):
+                gamma, beta, mean, var = (
+                    np.asarray(w, np.float64) for w in layer.get_weights()
+                )
+                scale = gamma / np.sqrt(var + layer.epsilon)
+                self.steps.append(("affine", scale, beta - mean * scale))
+            elif isinstance(layer, keras.layers.Activation):
+                self._add_activation(layer.activation)
+            elif not isinstance(layer, keras.layers.Dropout):
+                raise TypeError(f"unexpected layer {layer.name!r} in an skmlp network")
+
+    def _add_activation(self, function) -> None:
+        name = _activation_name(function)
+        if name != "linear":
+            self.steps.append(("activation", ACTIVATIONS[name], None))
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        h = np.asarray(X, np.float64)
+        for kind, a, b in self.steps:
+            if kind == "dense":
+                h = h @ a + b
+            elif kind == "affine":
+                h = h * a + b
+            else:
+                h = a(h)
+        return h

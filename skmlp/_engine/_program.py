@@ -1,0 +1,251 @@
+"""What the engine compiles: the network's structure, its forward pass and loss.
+
+A ``Program`` holds only what is compiled into a training function: layer
+sizes and activations, where batch normalisation and dropout sit, the loss,
+the optimizer's class and constant arguments, the batch size. Everything a
+grid search varies from fit to fit (weights, learning rate, dropout rates,
+L1/L2 strengths, seeds, data) is an *input* of the compiled function, so
+fits that share a ``Program`` share one compiled function. ``Program.key``
+is the cache key; it never holds a Keras object.
+
+The forward pass is written once with ``keras.ops``, so it runs unchanged
+under JAX, TensorFlow and torch. It mirrors ``_network.build_mlp`` layer for
+layer (Dense -> [BatchNormalization] -> Activation -> [Dropout]); the
+parity tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._keras import keras
+
+ops = keras.ops
+
+# Keras' BatchNormalization defaults, which build_mlp keeps.
+BN_MOMENTUM = 0.99
+BN_EPSILON = 1e-3
+
+
+@dataclass(frozen=True)
+class Program:
+    """The compiled-in structure of one training function."""
+
+    n_features: int
+    hidden: tuple[int, ...]
+    activations: tuple[str, ...]
+    output_units: int
+    output_activation: str
+    batch_normalization: bool
+    dropout_layers: tuple[bool, ...]  # which hidden layers have dropout
+    weight_penalty: bool  # any kernel/bias L1/L2
+    activity_penalty: bool  # any activity L1/L2
+    loss: Any  # a Keras loss name or a Keras Loss object
+    target: str  # "sparse", "one_hot", "binary" or "regression"
+    optimizer_class: type
+    optimizer_config: dict  # constructor arguments other than learning_rate
+    batch_size: int
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        loss = self.loss
+        if isinstance(loss, keras.losses.Loss):
+            loss = [type(loss).__module__, type(loss).__qualname__, loss.get_config()]
+        parts = [
+            self.n_features,
+            self.hidden,
+            self.activations,
+            self.output_units,
+            self.output_activation,
+            self.batch_normalization,
+            self.dropout_layers,
+            self.weight_penalty,
+            self.activity_penalty,
+            loss,
+            self.target,
+            self.optimizer_class.__module__ + "." + self.optimizer_class.__qualname__,
+            self.optimizer_config,
+            self.batch_size,
+            keras.config.floatx(),
+        ]
+        object.__setattr__(self, "key", json.dumps(parts, sort_keys=True, default=repr))
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, Program) and self.key == other.key
+
+    # -- shapes of the variables, in the order of the Keras model's ----------
+
+    def trainable_shapes(self) -> list[tuple[int, ...]]:
+        shapes, width = [], self.n_features
+        for units in self.hidden:
+            shapes += [(width, units), (units,)]
+            if self.batch_normalization:
+                shapes += [(units,), (units,)]  # gamma, beta
+            width = units
+        return shapes + [(width, self.output_units), (self.output_units,)]
+
+    def state_shapes(self) -> list[tuple[int, ...]]:
+        """Non-trainable variables: BatchNormalization's moving statistics."""
+        if not self.batch_normalization:
+            return []
+        return [s for units in self.hidden for s in ((units,), (units,))]
+
+    @property
+    def n_dropout(self) -> int:
+        return sum(self.dropout_layers)
+
+    def make_optimizer(self, learning_rate: float = 0.001):
+        return self.optimizer_class(learning_rate=learning_rate, **self.optimizer_config)
+
+    # -- the forward pass ---------------------------------------------------
+
+    def forward(self, params, state, x, hyper, *, training, mask=None, dropout=None):
+        """Outputs, new BatchNormalization state and the activity penalty.
+
+        ``hyper`` is a ``Hyper`` of backend tensors. ``mask`` (float, 1 for
+        real rows) keeps the rows that pad a batch to its compiled size out
+        of the batch statistics; ``dropout(x, rate, i)`` is the backend's
+        dropout of hidden layer ``i``.
+        """
+        params = list(params)
+        new_state, activity = [], 0.0
+        n_real = None if mask is None else ops.sum(mask)
+        h = x
+        for i, units in enumerate(self.hidden):
+            kernel, bias = params.pop(0), params.pop(0)
+            h = ops.matmul(h, kernel) + bias
+            if self.activity_penalty:
+                # Keras adds the Dense output's activity penalty divided by
+                # the number of rows in the batch.
+                rows = h if mask is None else h * mask[:, None]
+                count = ops.cast(ops.shape(h)[0], h.dtype) if mask is None else n_real
+                activity = activity + _l1l2(
+                    rows, hyper.activity_l1, hyper.activity_l2
+                ) / count
+            if self.batch_normalization:
+                gamma, beta = params.pop(0), params.pop(0)
+                moving_mean, moving_var = state[2 * i], state[2 * i + 1]
+                if training:
+                    mean, var = _moments(h, mask, n_real)
+                    new_state += [
+                        moving_mean * BN_MOMENTUM + mean * (1 - BN_MOMENTUM),
+                        moving_var * BN_MOMENTUM + var * (1 - BN_MOMENTUM),
+                    ]
+                else:
+                    mean, var = moving_mean, moving_var
+                    new_state += [moving_mean, moving_var]
+                h = (h - mean) * ops.rsqrt(var + BN_EPSILON) * gamma + beta
+            h = keras.activations.get(self.activations[i])(h)
+            if training and self.dropout_layers[i]:
+                h = dropout(h, hyper.dropout[i], i)
+        kernel, bias = params
+        out = keras.activations.get(self.output_activation)(ops.matmul(h, kernel) + bias)
+        return out, new_state, activity
+
+    def weight_penalty_value(self, params, hyper):
+        """The kernel and bias L1/L2 penalty of every Dense layer."""
+        if not self.weight_penalty:
+            return 0.0
+        total = 0.0
+        for kind, value in zip(self._param_kinds(), params, strict=True):
+            if kind == "kernel":
+                total = total + _l1l2(value, hyper.kernel_l1, hyper.kernel_l2)
+            elif kind == "bias":
+                total = total + _l1l2(value, hyper.bias_l1, hyper.bias_l2)
+        return total
+
+    def _param_kinds(self) -> list[str]:
+        kinds = []
+        for _ in self.hidden:
+            kinds += ["kernel", "bias"]
+            if self.batch_normalization:
+                kinds += ["gamma", "beta"]
+        return kinds + ["kernel", "bias"]
+
+    # -- loss and accuracy per row ----------------------------------------------
+
+    def per_sample_loss(self, y_true, y_pred):
+        if isinstance(self.loss, keras.losses.Loss):
+            values = self.loss.call(y_true, y_pred)
+        else:
+            values = keras.losses.get(self.loss)(y_true, y_pred)
+        return ops.reshape(values, (-1,))
+
+    def correct(self, y_true, y_pred):
+        """1.0 where the prediction is right, per row (classifiers only)."""
+        if self.target == "binary":
+            hit = ops.equal(ops.cast(y_pred[:, 0] > 0.5, y_pred.dtype), y_true[:, 0])
+        elif self.target == "one_hot":
+            hit = ops.equal(ops.argmax(y_pred, axis=1), ops.argmax(y_true, axis=1))
+        else:
+            hit = ops.equal(
+                ops.argmax(y_pred, axis=1), ops.cast(y_true, "int32")
+            )
+        return ops.cast(hit, y_pred.dtype)
+
+    @property
+    def has_accuracy(self) -> bool:
+        return self.target != "regression"
+
+
+def _l1l2(x, l1, l2):
+    return l1 * ops.sum(ops.abs(x)) + l2 * ops.sum(ops.square(x))
+
+
+def _moments(h, mask, n_real):
+    if mask is None:
+        return ops.moments(h, axes=[0])
+    m = mask[:, None]
+    mean = ops.sum(h * m, axis=0) / n_real
+    var = ops.sum(ops.square(h - mean) * m, axis=0) / n_real
+    return mean, var
+
+
+HYPER_NAMES = (
+    "kernel_l1",
+    "kernel_l2",
+    "bias_l1",
+    "bias_l2",
+    "activity_l1",
+    "activity_l2",
+)
+
+
+class Hyper:
+    """The non-compiled hyper-parameters, read from one vector (a tensor).
+
+    Layout: the six L1/L2 strengths of ``HYPER_NAMES``, then one dropout rate
+    per hidden layer. One vector keeps the compiled functions' signatures
+    the same for every network.
+    """
+
+    def __init__(self, vector):
+        self.vector = vector
+
+    def __getattr__(self, name):
+        if name in HYPER_NAMES:
+            return self.vector[HYPER_NAMES.index(name)]
+        raise AttributeError(name)
+
+    @property
+    def dropout(self):
+        return self.vector[len(HYPER_NAMES) :]
+
+
+def steps_bucket(n_steps: int) -> int:
+    """Round a number of batches up so that nearby sizes share one shape.
+
+    Cross-validation folds differ by a row or two and ``partial_fit`` chunks
+    vary; rounding up (at most 1/8 extra, exact below 16) lets them reuse
+    one compiled function on backends that compile for fixed shapes. The
+    padding rows are masked out and never form a step of their own.
+    """
+    if n_steps <= 16:
+        return max(n_steps, 1)
+    step = 1 << (n_steps.bit_length() - 4)
+    return -(-n_steps // step) * step
