@@ -12,12 +12,21 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._engine._predict import Predictor
 from ._keras import keras
 from .estimators import MLPKerasClassifier, MLPKerasRegressor
 
 _CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
 _FORMAT = 1
-_FITTED = ("n_features_in_", "n_iter_", "history_", "n_outputs_", "_y_ndim")
+_FITTED = (
+    "n_features_in_",
+    "n_iter_",
+    "history_",
+    "n_outputs_",
+    "_y_ndim",
+    "_seed",
+    "_fit_calls",
+)
 
 
 def _encode_param(name, value):
@@ -144,5 +153,5 @@ def load(path: str | os.PathLike):
             np.asarray(encoded["values"], dtype=np.dtype(encoded["dtype"])),
         )
     estimator.model_ = model
-    estimator._predictor = None
+    estimator._predictor = Predictor(model)
     return estimator

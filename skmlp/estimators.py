@@ -53,6 +53,7 @@ ROUTING_PREFIXES = ("optimizer__", "compile__", "fit__")
 # Rows per call on the prediction path; bounds the memory of one forward pass.
 _PREDICT_CHUNK = 8192
 
+
 def _seed_from(random_state) -> int:
     """An int seed for one fit, touching no global random generator."""
     if isinstance(random_state, numbers.Integral):
@@ -376,7 +377,7 @@ class _BaseMLP(BaseEstimator):
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         self._seed, self._fit_calls = seed, calls + 1
-        self._predictor = None
+        self._predictor = Predictor(self.model_)
         self.n_iter_ = len(self.history_.get("loss", []))
         return self
 
@@ -609,9 +610,7 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X) -> np.ndarray:
         """Network outputs for ``X`` in float64 (see ``_engine._predict``)."""
         check_is_fitted(self, "model_")
-        predictor = self.__dict__.get("_predictor")
-        if predictor is None:  # weights copied once per fitted network
-            predictor = self._predictor = Predictor(self.model_)
+        predictor = self._predictor
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         chunks = [
             predictor(X[start : start + _PREDICT_CHUNK])
@@ -632,7 +631,8 @@ class _BaseMLP(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._predictor = None
+        if "model_" in state:
+            self._predictor = Predictor(self.model_)
 
     def save(self, path) -> None:
         """Save the fitted estimator to one file, without pickle.

@@ -72,17 +72,22 @@ def batch_level_callback(callback) -> bool:
             return callback.update_freq != "epoch" or bool(callback.profile_batch)
         return False
     if isinstance(callback, keras.callbacks.LambdaCallback):
-        return any(getattr(callback, hook, None) is not None for hook in _BATCH_HOOKS) and any(
-            hook in callback.__dict__ for hook in _BATCH_HOOKS
-        )
+        return any(
+            getattr(callback, hook, None) is not None for hook in _BATCH_HOOKS
+        ) and any(hook in callback.__dict__ for hook in _BATCH_HOOKS)
     base = keras.callbacks.Callback
     return any(
-        getattr(type(callback), hook, None) is not getattr(base, hook) for hook in _BATCH_HOOKS
+        getattr(type(callback), hook, None) is not getattr(base, hook)
+        for hook in _BATCH_HOOKS
     )
 
 
 def unsupported(
-    *, run_eagerly: bool, metrics: Sequence | None, callbacks: Sequence, routed: Sequence[str]
+    *,
+    run_eagerly: bool,
+    metrics: Sequence | None,
+    callbacks: Sequence,
+    routed: Sequence[str],
 ) -> str | None:
     """Why Keras' ``model.fit`` must train this configuration, or None."""
     if keras.backend.backend() not in _BACKENDS:
@@ -143,8 +148,14 @@ class _Progress(keras.callbacks.Callback):
     def __init__(self, epochs: int, verbose: int):
         super().__init__()
         self.epochs, self.verbose = epochs, verbose
-        interactive = getattr(sys.stdout, "isatty", lambda: False)() or "ipykernel" in sys.modules
-        self.bar = keras.utils.Progbar(epochs, unit_name="epoch") if verbose == 1 and interactive else None
+        interactive = (
+            getattr(sys.stdout, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        )
+        self.bar = (
+            keras.utils.Progbar(epochs, unit_name="epoch")
+            if verbose == 1 and interactive
+            else None
+        )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -156,7 +167,9 @@ class _Progress(keras.callbacks.Callback):
             return
         scores = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
         seconds = time.perf_counter() - self.start
-        print(f"Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {scores}", flush=True)
+        print(
+            f"Epoch {epoch + 1}/{self.epochs} - {seconds:.2f}s - {scores}", flush=True
+        )
 
 
 def _logs(sums: np.ndarray, prefix: str, accuracy_name: str | None) -> dict[str, float]:
@@ -189,7 +202,8 @@ def train(
     warning.
     """
     hyper_vec = np.array(
-        [hyper[name] for name in HYPER_NAMES] + list(dropout), dtype=keras.config.floatx()
+        [hyper[name] for name in HYPER_NAMES] + list(dropout),
+        dtype=keras.config.floatx(),
     )
     params, state, opt_vars = _read(model)
     session = backend_module().Session(
@@ -199,7 +213,9 @@ def train(
     callbacks = list(callbacks)
     if verbose:
         callbacks.append(_Progress(epochs, verbose))
-    hooks = keras.callbacks.CallbackList(callbacks, model=model, epochs=epochs, verbose=0)
+    hooks = keras.callbacks.CallbackList(
+        callbacks, model=model, epochs=epochs, verbose=0
+    )
     sync = any(not isinstance(cb, _Progress) for cb in callbacks)
     history: dict[str, list[float]] = {}
     model.stop_training = False

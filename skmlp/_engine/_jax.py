@@ -139,7 +139,9 @@ class Trainer:
                 if program.has_accuracy
                 else 0.0
             )
-            return sums + jnp.stack([data + activity * count, count, hits, jnp.sum(wb * mb)])
+            return sums + jnp.stack(
+                [data + activity * count, count, hits, jnp.sum(wb * mb)]
+            )
 
         sums = jax.lax.fori_loop(0, (n + b - 1) // b, chunk, jnp.zeros(4, X.dtype))
         penalty = program.weight_penalty_value(params, hyper)

@@ -100,7 +100,9 @@ class Program:
         return sum(self.dropout_layers)
 
     def make_optimizer(self, learning_rate: float = 0.001):
-        return self.optimizer_class(learning_rate=learning_rate, **self.optimizer_config)
+        return self.optimizer_class(
+            learning_rate=learning_rate, **self.optimizer_config
+        )
 
     # -- the forward pass ---------------------------------------------------
 
@@ -116,7 +118,7 @@ class Program:
         new_state, activity = [], 0.0
         n_real = None if mask is None else ops.sum(mask)
         h = x
-        for i, units in enumerate(self.hidden):
+        for i in range(len(self.hidden)):
             kernel, bias = params.pop(0), params.pop(0)
             h = ops.matmul(h, kernel) + bias
             if self.activity_penalty:
@@ -124,9 +126,9 @@ class Program:
                 # the number of rows in the batch.
                 rows = h if mask is None else h * mask[:, None]
                 count = ops.cast(ops.shape(h)[0], h.dtype) if mask is None else n_real
-                activity = activity + _l1l2(
-                    rows, hyper.activity_l1, hyper.activity_l2
-                ) / count
+                activity = (
+                    activity + _l1l2(rows, hyper.activity_l1, hyper.activity_l2) / count
+                )
             if self.batch_normalization:
                 gamma, beta = params.pop(0), params.pop(0)
                 moving_mean, moving_var = state[2 * i], state[2 * i + 1]
@@ -144,7 +146,9 @@ class Program:
             if training and self.dropout_layers[i]:
                 h = dropout(h, hyper.dropout[i], i)
         kernel, bias = params
-        out = keras.activations.get(self.output_activation)(ops.matmul(h, kernel) + bias)
+        out = keras.activations.get(self.output_activation)(
+            ops.matmul(h, kernel) + bias
+        )
         return out, new_state, activity
 
     def weight_penalty_value(self, params, hyper):
@@ -183,9 +187,7 @@ class Program:
         elif self.target == "one_hot":
             hit = ops.equal(ops.argmax(y_pred, axis=1), ops.argmax(y_true, axis=1))
         else:
-            hit = ops.equal(
-                ops.argmax(y_pred, axis=1), ops.cast(y_true, "int32")
-            )
+            hit = ops.equal(ops.argmax(y_pred, axis=1), ops.cast(y_true, "int32"))
         return ops.cast(hit, y_pred.dtype)
 
     @property
