@@ -74,10 +74,20 @@ def _initializer(value: Any, seed: int | None):
     """A fresh initialiser per layer, seeded from the fit's own seed.
 
     A seed of its own per layer keeps fits reproducible without touching
-    Keras' global generator; an initialiser the user seeded keeps its seed.
+    Keras' global generator (an unseeded Keras initialiser draws its seed
+    from Python's global ``random`` when made); an initialiser the user
+    seeded keeps its seed.
     """
     if isinstance(value, str):
-        value = keras.initializers.get(_INITIALIZER_ALIASES.get(value, value))
+        name = _INITIALIZER_ALIASES.get(value, value)
+        if seed is None:
+            return keras.initializers.get(name)
+        try:
+            return keras.initializers.deserialize(
+                {"class_name": name, "config": {"seed": seed}}
+            )
+        except TypeError:  # an initialiser without randomness ("zeros", "ones")
+            return keras.initializers.deserialize({"class_name": name, "config": {}})
     config = value.get_config()
     if "seed" in config and config["seed"] is None and seed is not None:
         config["seed"] = seed

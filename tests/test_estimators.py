@@ -30,6 +30,7 @@ def test_defaults_are_documented_values():
     assert is_classifier(clf) and is_regressor(MLPKerasRegressor())
 
 
+@pytest.mark.backends
 def test_fitted_attributes(digits):
     X, y = digits
     clf = MLPKerasClassifier(validation_split=0.2, **FAST).fit(X, y)
@@ -48,6 +49,7 @@ def test_feature_names_from_dataframe(digits):
     assert list(clf.feature_names_in_) == list(frame.columns)
 
 
+@pytest.mark.backends
 def test_string_labels_and_binary_output(digits):
     X, y = digits
     labels = np.where(y % 2 == 0, "even", "odd")
@@ -69,6 +71,7 @@ def test_categorical_crossentropy_one_hot_matches_sparse(digits):
     )
 
 
+@pytest.mark.backends
 def test_same_random_state_gives_identical_predictions(digits):
     X, y = digits
     a = MLPKerasClassifier(dropout=0.2, **FAST).fit(X, y).predict_proba(X)
@@ -87,6 +90,7 @@ def test_fit_leaves_global_random_state_alone(digits):
     assert np.random.rand() == expected
 
 
+@pytest.mark.backends
 def test_pickle_and_joblib_round_trips(digits, tmp_path):
     X, y = digits
     clf = MLPKerasClassifier(**FAST).fit(X, y)
@@ -132,6 +136,7 @@ def test_routed_fit_and_compile_arguments(digits):
     assert len(clf.history_["val_loss"]) == 4  # every second epoch of 8
 
 
+@pytest.mark.backends
 def test_lab_knobs_build_the_expected_network(digits):
     X, y = digits
     clf = MLPKerasClassifier(
@@ -181,6 +186,7 @@ def test_class_weight_shifts_predictions(digits):
     )
 
 
+@pytest.mark.backends
 def test_regressor_single_and_multi_output():
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, size=(400, 3))
@@ -237,6 +243,7 @@ def test_grid_search_over_lab_knobs(digits):
     assert small.best_params_["optimizer__beta_1"] in (0.9, 0.8)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("voting", ["soft", "hard"])
 def test_voting_classifier_of_three(digits, voting):
     X, y = digits
@@ -265,6 +272,7 @@ def test_warm_start_continues_training(digits):
 # -- bad input: each gets a clear message, never a TensorFlow trace ----------
 
 
+@pytest.mark.backends
 def test_nan_and_inf_in_X(digits):
     X, y = digits
     bad = X.copy()

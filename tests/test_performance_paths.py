@@ -5,7 +5,6 @@ no answer and that memory stays bounded.
 """
 
 import json
-import os
 import subprocess
 import sys
 
@@ -59,38 +58,3 @@ def test_memory_stays_bounded_over_many_fits():
     assert result.returncode == 0, result.stderr[-2000:]
     growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_5_to_last_mb"]
     assert growth < 150 * 15 / 25, growth
-
-
-JAX_SUBSET = (
-    "test_fitted_attributes or test_string_labels or test_same_random_state or test_pickle_and_joblib "
-    "or test_voting_classifier_of_three[soft] or test_lab_knobs or test_regressor or test_nan_and_inf"
-)
-
-
-def test_jax_backend_runs_the_core_tests():
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    code = "import keras; assert keras.backend.backend() == 'jax'"
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(ROOT / "tests" / "test_estimators.py"),
-            "-k",
-            JAX_SUBSET,
-        ],  # fmt: skip
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        cwd=ROOT,
-    )
-    summary = result.stdout.strip().splitlines()[-1]
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert (
-        " passed" in summary and "failed" not in summary and "skipped" not in summary
-    ), summary

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._keras import keras
-from ._program import Hyper, Program, steps_bucket
+from ._program import TRACES, Hyper, Program, steps_bucket
 
 _trainers: dict[str, Trainer] = {}
 _lock = threading.Lock()
@@ -87,6 +87,7 @@ class Trainer:
         return loss, (new_state, out, n)
 
     def _epoch(self, params, state, opt_vars, X, Y, W, n, hyper_vec, seed, shuffle):
+        TRACES["epoch"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
         shuffle_key, key = jax.random.split(jax.random.wrap_key_data(seed))
@@ -121,6 +122,7 @@ class Trainer:
         return jax.lax.fori_loop(0, n_steps, step, (params, state, opt_vars, sums))
 
     def _evaluate(self, params, state, X, Y, W, n, hyper_vec):
+        TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
 

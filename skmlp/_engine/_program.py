@@ -17,12 +17,17 @@ parity tests check that the two agree.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._keras import keras
 
 ops = keras.ops
+
+# How often each compiled function was traced (its Python body ran): tests
+# check that a fit of a known structure traces nothing.
+TRACES: Counter = Counter()
 
 # Keras' BatchNormalization defaults, which build_mlp keeps.
 BN_MOMENTUM = 0.99

@@ -12,29 +12,50 @@ import numpy as np
 import tensorflow as tf
 
 from . import _stateful
-from ._program import Hyper
+from .._keras import keras
+from ._program import HYPER_NAMES, TRACES, Hyper
 
 
 class Trainer(_stateful.Trainer):
     def __init__(self, program):
         super().__init__(program)
-        self._epoch_fn = tf.function(self._epoch, reduce_retracing=True)
-        self._evaluate_fn = tf.function(self._evaluate, reduce_retracing=True)
+        # Fixed signatures with any number of rows: one trace per Program.
+        floatx = keras.config.floatx()
+        data = [
+            tf.TensorSpec([None, program.n_features], floatx),
+            tf.TensorSpec([None], "int32")
+            if program.target == "sparse"
+            else tf.TensorSpec([None, program.output_units], floatx),
+            tf.TensorSpec([None], floatx),
+            tf.TensorSpec([len(HYPER_NAMES) + len(program.hidden)], floatx),
+        ]
+        self._epoch_fn = tf.function(
+            self._epoch,
+            input_signature=[
+                *data,
+                tf.TensorSpec([2], "int64"),
+                tf.TensorSpec([], "bool"),
+            ],
+        )
+        self._evaluate_fn = tf.function(self._evaluate, input_signature=data)
 
     def epoch(self, data, hyper, seed, shuffle):
-        return self._epoch_fn(*data, hyper, tf.constant(seed.astype(np.int64)), shuffle)
+        seed = tf.constant(seed.astype(np.int64))
+        return self._epoch_fn(*data, hyper, seed, tf.constant(shuffle))
 
     def evaluate(self, data, hyper):
         return self._evaluate_fn(*data, hyper)
 
     def _epoch(self, X, Y, W, hyper_vec, seed, shuffle):
+        TRACES["epoch"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
         n = tf.shape(X)[0]
-        if shuffle:
-            order = tf.argsort(tf.random.stateless_uniform([n], seed))
-        else:
-            order = tf.range(n)
+        order = tf.cond(
+            shuffle,
+            lambda: tf.argsort(tf.random.stateless_uniform([n], seed)),
+            lambda: tf.range(n),
+        )
         sums = tf.zeros(4, X.dtype)
         for i in tf.range((n + b - 1) // b):
             idx = order[i * b : (i + 1) * b]
@@ -68,6 +89,7 @@ class Trainer(_stateful.Trainer):
         return sums
 
     def _evaluate(self, X, Y, W, hyper_vec):
+        TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
         n = tf.shape(X)[0]

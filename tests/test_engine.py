@@ -1,0 +1,288 @@
+"""The compiled engine: parity with Keras' fit, no recompiling, owned randomness.
+
+Marked ``backends``: these run on TensorFlow here and on JAX and torch in
+``test_other_backends`` (subprocesses).
+"""
+
+import random
+import threading
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from skmlp import MLPKerasClassifier, MLPKerasRegressor
+from skmlp._engine import _program
+
+pytestmark = pytest.mark.backends
+
+SGD_ONE_EPOCH = dict(
+    hidden_layer_sizes=(32, 16),
+    optimizer="sgd",
+    learning_rate=0.1,
+    epochs=1,
+    shuffle=False,
+    batch_size=100,
+    validation_split=0.1,
+    random_state=3,
+)
+
+
+def _max_weight_difference(a, b):
+    return max(
+        float(np.abs(u - v).max())
+        for u, v in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"kernel_l2": 1e-3, "bias_l1": 1e-3, "activity_l2": 1e-3},
+        {"batch_normalization": True},
+        {"loss": "categorical_crossentropy"},
+    ],
+    ids=["plain", "penalties", "batch-norm", "one-hot"],
+)
+def test_engine_weights_equal_keras_fit(digits, extra):
+    X, y = digits
+    engine = MLPKerasClassifier(**SGD_ONE_EPOCH, **extra).fit(X, y)
+    keras_fit = MLPKerasClassifier(engine="keras", **SGD_ONE_EPOCH, **extra).fit(X, y)
+    assert _max_weight_difference(engine, keras_fit) < 1e-5
+    for key, values in keras_fit.history_.items():
+        np.testing.assert_allclose(engine.history_[key], values, rtol=1e-5)
+
+
+def test_regressor_parity_with_keras_fit(digits):
+    X, y = digits
+    params = {**SGD_ONE_EPOCH, "learning_rate": 0.001}
+    engine = MLPKerasRegressor(**params).fit(X, y.astype(float))
+    keras_fit = MLPKerasRegressor(engine="keras", **params).fit(X, y.astype(float))
+    assert _max_weight_difference(engine, keras_fit) < 1e-4
+
+
+def test_accuracy_matches_keras_fit_across_seeds(digits):
+    X, y = digits
+    X_train, y_train, X_test, y_test = X[:1200], y[:1200], X[1200:], y[1200:]
+
+    def scores(engine):
+        return [
+            MLPKerasClassifier((32,), epochs=10, random_state=seed, engine=engine)
+            .fit(X_train, y_train)
+            .score(X_test, y_test)
+            for seed in range(3)
+        ]
+
+    ours, theirs = np.mean(scores("auto")), np.mean(scores("keras"))
+    assert abs(ours - theirs) < 0.03, (ours, theirs)
+
+
+def test_fits_of_a_known_structure_compile_nothing(digits):
+    X, y = digits
+    base = dict(hidden_layer_sizes=(24,), epochs=2, dropout=0.1, kernel_l2=1e-4)
+    MLPKerasClassifier(**base, validation_split=0.1, random_state=0).fit(X, y)
+    before = dict(_program.TRACES)
+    # Another seed, learning rate, dropout rate, penalty, and a few rows fewer
+    # (a cross-validation fold): all inputs of the compiled epoch.
+    MLPKerasClassifier(
+        **{**base, "dropout": 0.3, "kernel_l2": 1e-3},
+        validation_split=0.1,
+        learning_rate=0.005,
+        random_state=1,
+    ).fit(X[:-7], y[:-7])
+    clf = MLPKerasClassifier(
+        **base, validation_split=0.1, warm_start=True, random_state=2
+    )
+    clf.fit(X[:-3], y[:-3]).fit(X, y)
+    assert dict(_program.TRACES) == before
+
+
+def test_a_new_structure_does_compile(digits):
+    X, y = digits
+    before = sum(_program.TRACES.values())
+    MLPKerasClassifier((23, 5), epochs=1, random_state=0).fit(X, y)
+    traced = sum(_program.TRACES.values()) > before
+    assert traced == (keras.backend.backend() != "torch")  # torch runs eagerly
+
+
+def test_fit_is_idempotent_and_touches_no_global_generator(digits):
+    X, y = digits
+    random.seed(11)
+    np.random.seed(11)
+    keras.utils.set_random_seed(11)
+    expected_python, expected_numpy = random.random(), np.random.random()
+    expected_keras = keras.ops.convert_to_numpy(keras.random.uniform((3,)))
+    random.seed(11)
+    np.random.seed(11)
+    keras.utils.set_random_seed(11)
+    clf = MLPKerasClassifier((16,), epochs=2, dropout=0.2, random_state=5)
+    first = clf.fit(X, y).predict_proba(X)
+    second = clf.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert random.random() == expected_python
+    assert np.random.random() == expected_numpy
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(keras.random.uniform((3,))), expected_keras
+    )
+
+
+def test_partial_fit_continues_one_random_stream(digits):
+    X, y = digits
+
+    def run():
+        clf = MLPKerasClassifier((16,), dropout=0.2, random_state=0)
+        losses = []
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=np.arange(10))
+            losses.append(clf.history_["loss"][-1])
+        return clf, losses
+
+    a, losses_a = run()
+    b, losses_b = run()
+    assert losses_a == losses_b  # the same sequence of calls, the same results
+    # warm_start fits continue the same stream as partial_fit calls...
+    warm = MLPKerasClassifier((16,), dropout=0.2, random_state=0)
+    warm.set_params(warm_start=True, epochs=1).fit(X, y).fit(X, y)
+    assert warm.history_["loss"][1] == pytest.approx(losses_a[1], rel=1e-6)
+    # ...and each call draws new keys: replaying the first call's differs.
+    replay = MLPKerasClassifier((16,), dropout=0.2, random_state=0)
+    replay.partial_fit(X, y, classes=np.arange(10))
+    replay._fit_calls = 0
+    replay.partial_fit(X, y)
+    assert replay.history_["loss"][1] != pytest.approx(losses_a[1], rel=1e-6)
+
+
+def test_seeded_fits_in_threads_equal_sequential_fits(digits):
+    X, y = digits
+    params = [dict(random_state=s, dropout=0.1) for s in (0, 1)]
+
+    def fit(p):
+        return MLPKerasClassifier((16,), epochs=3, **p).fit(X, y).predict_proba(X)
+
+    sequential = [fit(p) for p in params]
+    results = [None, None]
+
+    def worker(i):
+        results[i] = fit(params[i])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, expected in zip(results, sequential, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_sample_and_class_weights_change_the_fit(digits):
+    X, y = digits
+    plain = MLPKerasClassifier((16,), epochs=3, random_state=0).fit(X, y)
+    weighted = MLPKerasClassifier(
+        (16,), epochs=3, random_state=0, class_weight={0: 5.0}
+    ).fit(X, y)
+    assert _max_weight_difference(plain, weighted) > 1e-3
+    zero_fives = np.where(y == 5, 0.0, 1.0)
+    no_fives = MLPKerasClassifier((16,), epochs=3, random_state=0).fit(
+        X, y, sample_weight=zero_fives
+    )
+    assert no_fives.predict_proba(X[y == 5])[:, 5].mean() < 0.1
+
+
+SEEN = []
+
+
+class Recorder(keras.callbacks.Callback):
+    # The estimator trains a copy of each callback: record into a global.
+    def on_epoch_end(self, epoch, logs=None):
+        SEEN.append(
+            (epoch, sorted(logs), float(np.abs(self.model.get_weights()[0]).sum()))
+        )
+
+
+def test_callbacks_see_the_model_and_can_change_the_learning_rate(digits):
+    X, y = digits
+    SEEN.clear()
+    record, seen = Recorder(), SEEN
+    shrink = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=0, min_delta=10.0
+    )
+    clf = MLPKerasClassifier(
+        (16,), epochs=3, callbacks=[record, shrink], learning_rate=0.01, random_state=0
+    )
+    assert clf._engine_unsupported() is None
+    clf.fit(X, y)
+    assert [e for e, _, _ in seen] == [0, 1, 2]
+    assert seen[0][1] == ["accuracy", "loss"]
+    assert seen[0][2] != seen[2][2]  # the callbacks saw trained weights
+    learning_rate = float(
+        keras.ops.convert_to_numpy(clf.model_.optimizer.learning_rate)
+    )
+    assert learning_rate == pytest.approx(0.01 * 0.5**2)  # cut after epochs 2 and 3
+
+
+class BatchCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_batch_level_callbacks_use_keras_fit(digits):
+    X, y = digits
+    clf = MLPKerasClassifier((16,), epochs=1, callbacks=[BatchCounter()])
+    assert "batch-level hooks" in clf._engine_unsupported()
+    assert MLPKerasClassifier(metrics=["mse"])._engine_unsupported()
+    assert MLPKerasClassifier(run_eagerly=True)._engine_unsupported()
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1
+
+
+def test_divergence_raises_and_leaves_no_nan_model(digits):
+    X, y = digits
+    reg = MLPKerasRegressor(
+        (16,), optimizer="sgd", learning_rate=1e6, epochs=3, random_state=0
+    )
+    with pytest.raises(ValueError, match="diverged.*lower learning_rate"):
+        reg.fit(X, y.astype(float) * 1e3)
+
+
+def test_keyboard_interrupt_keeps_the_epochs_done(digits):
+    X, y = digits
+
+    def interrupt(epoch, logs):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    clf = MLPKerasClassifier(
+        (16,),
+        epochs=10,
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=interrupt)],
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert any("interrupted" in str(w.message) for w in caught)
+    assert clf.n_iter_ == 3 == len(clf.history_["loss"])
+    # The state is that of three complete epochs: a 3-epoch fit's.
+    three = MLPKerasClassifier((16,), epochs=3, random_state=0).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), three.predict_proba(X), rtol=1e-6)
+
+
+def test_verbose_output_in_a_log_is_plain_lines(digits, capsys):
+    X, y = digits
+    MLPKerasClassifier((8,), epochs=2, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss:" in out
+    assert "\r" not in out and "\x08" not in out and "\x1b" not in out
+
+
+def test_steps_bucket_shares_shapes_between_close_sizes():
+    assert _program.steps_bucket(5) == 5
+    assert _program.steps_bucket(100) == _program.steps_bucket(97)
+    for n in range(1, 3000):
+        assert n <= _program.steps_bucket(n) <= max(16, int(n * 1.125) + 1)
