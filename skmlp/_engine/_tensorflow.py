@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import _stateful
 from .._keras import keras
+from . import _stateful
 from ._program import HYPER_NAMES, TRACES, Hyper
 
 
