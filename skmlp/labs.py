@@ -20,15 +20,25 @@ from .estimators import MLPKerasClassifier
 from .preprocessing import SubsetSplitter
 
 # Shared settings of the labs' experiment groups.
-_A = dict(optimizer="sgd", learning_rate=0.1, batch_size=128, validation_split=0.2)
+_A = dict(
+    optimizer="sgd",
+    learning_rate=0.1,
+    batch_size=128,
+    validation_split=0.2,
+    dropout=0.0,
+)
 _C = dict(
-    hidden_layer_sizes=(50, 50, 50, 50), epochs=100, validation_split=0.3, batch_size=32
+    hidden_layer_sizes=(50, 50, 50, 50),
+    epochs=100,
+    validation_split=0.3,
+    batch_size=32,
+    dropout=0.0,
 )
 _C_SGD = dict(_C, optimizer="sgd", learning_rate=0.001)
 _C_ADAM = dict(_C, optimizer="adam", learning_rate=0.001)
-_D = dict(optimizer="adam", batch_size=128, validation_split=0.1)
+_D = dict(optimizer="adam", batch_size=128, validation_split=0.1, dropout=0.0)
 _S = dict(
-    optimizer="adam", epochs=10, validation_split=0.2, batch_size=32
+    optimizer="adam", epochs=10, validation_split=0.2, batch_size=32, dropout=0.0
 )  # Keras' default batch
 
 

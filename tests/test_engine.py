@@ -26,6 +26,7 @@ SGD_ONE_EPOCH = dict(
     batch_size=100,
     validation_split=0.1,
     random_state=3,
+    dropout=0.0,
 )
 
 

@@ -25,8 +25,8 @@ FAST = dict(hidden_layer_sizes=(32,), epochs=8, learning_rate=0.01, random_state
 
 def test_defaults_are_documented_values():
     clf = MLPKerasClassifier()
-    assert clf.hidden_layer_sizes == (128, 128)
-    assert clf.optimizer == "adam" and clf.batch_size == 128 and clf.epochs == 10
+    assert clf.hidden_layer_sizes == (256, 256) and clf.dropout == 0.2
+    assert clf.optimizer == "adam" and clf.batch_size == 128 and clf.epochs == 12
     assert is_classifier(clf) and is_regressor(MLPKerasRegressor())
 
 

@@ -81,7 +81,7 @@ class Trainer:
         out, new_state, activity = program.forward(
             params, state, xb, hyper, training=True, mask=mb, dropout=dropout
         )
-        n = jnp.sum(mb)
+        n = jnp.maximum(jnp.sum(mb), 1.0)  # padding-only steps are discarded
         data = jnp.sum(program.per_sample_loss(yb, out) * wb) / n
         loss = data + activity + program.weight_penalty_value(params, hyper)
         return loss, (new_state, out, n)
@@ -99,27 +99,35 @@ class Trainer:
             order = rows
         grad = jax.value_and_grad(self._batch_loss, has_aux=True)
 
-        def step(i, carry):
-            params, state, opt_vars, sums = carry
+        def step(carry, i):
+            params, state, opt_vars = carry
             idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
             mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
-            yb = Y[idx]
-            (loss, (state, out, count)), grads = grad(
-                params, state, X[idx], yb, W[idx] * mb, mb, hyper,
-                jax.random.fold_in(key, i),
-            )  # fmt: skip
-            params, opt_vars = self.optimizer.stateless_apply(opt_vars, grads, params)
-            hits = (
-                jnp.sum(program.correct(yb, out) * W[idx] * mb)
-                if program.has_accuracy
-                else 0.0
+            yb, wb = Y[idx], W[idx] * mb
+            (loss, (new_state, out, count)), grads = grad(
+                params, state, X[idx], yb, wb, mb, hyper, jax.random.fold_in(key, i)
             )
-            sums = sums + jnp.stack([loss * count, count, hits, jnp.sum(W[idx] * mb)])
-            return params, state, opt_vars, sums
+            new_params, new_opt = self.optimizer.stateless_apply(
+                opt_vars, grads, params
+            )
+            # Steps past the data (the padding of a bucketed shape) change
+            # nothing. A select rather than a dynamic loop bound or lax.cond:
+            # on a GPU those read a flag back to the host at every step.
+            active = i * b < n
+            carry = jax.tree.map(
+                lambda new, old: jnp.where(active, new, old),
+                (new_params, new_state, new_opt),
+                (params, state, opt_vars),
+            )
+            hits = (
+                jnp.sum(program.correct(yb, out) * wb) if program.has_accuracy else 0.0
+            )
+            sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
+            return carry, jnp.where(active, sums, 0.0)
 
-        n_steps = (n + b - 1) // b
-        sums = jnp.zeros(4, X.dtype)
-        return jax.lax.fori_loop(0, n_steps, step, (params, state, opt_vars, sums))
+        steps = jnp.arange(X.shape[0] // b)
+        carry, sums = jax.lax.scan(step, (params, state, opt_vars), steps)
+        return (*carry, jnp.sum(sums, axis=0))
 
     def _evaluate(self, params, state, X, Y, W, n, hyper_vec):
         TRACES["evaluate"] += 1

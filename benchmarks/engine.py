@@ -1,0 +1,321 @@
+"""The compiled engine's targets, side by side with the alternatives, in one run.
+
+    python benchmarks/engine.py --quick          # a few minutes: digits, flatness
+    python benchmarks/engine.py                  # + full MNIST and the defaults
+    python benchmarks/engine.py --gpu            # on a GPU machine (JAX, torch)
+
+Cases (each contender in fresh processes, interleaved, medians reported):
+
+- ``digits``: a (64,) network, 10 epochs, batch 128, Adam, fitted twice in one
+  process; the second fit is the cost of every CV fold and grid candidate.
+- ``mnist``: 784-128-128-10, Adam, batch 128 (5 epochs on a CPU, 10 on a
+  GPU), first fit of a fresh process (empty compilation cache; a warm-cache
+  figure beside it) and a second fit in the same process.
+- ``flat``: 100 consecutive small fits in one process: resident memory per
+  fit and the time of the last 10 fits against fits 6-15.
+- ``defaults``: bare ``MLPKerasClassifier()`` against bare
+  ``MLPClassifier()`` on full MNIST scaled to [0, 1]: time and accuracy.
+
+Contenders: ``skmlp`` (the engine), ``skmlp-keras`` (``engine="keras"``),
+``sklearn`` (``MLPClassifier``), ``keras`` (plain ``model.fit``),
+``scikeras``, and ``limit`` (``limit.py``: a hand-written JAX loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+
+def _mnist(data_dir):
+    from skmlp.datasets import load_mnist, to_features
+
+    (X, y), (X_test, y_test) = load_mnist(data_dir)
+    return (
+        to_features(X),
+        y.astype("int64"),
+        to_features(X_test),
+        y_test.astype("int64"),
+    )
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype("float32"), y, (X / 16).astype("float32"), y
+
+
+def _fitter(contender: str, hidden, epochs: int, seed: int):
+    """A function (X, y) -> predict_proba for one contender's fit."""
+    if contender in ("skmlp", "skmlp-keras"):
+        from skmlp import MLPKerasClassifier
+
+        engine = "keras" if contender == "skmlp-keras" else "auto"
+
+        def fit(X, y):
+            return (
+                MLPKerasClassifier(
+                    hidden,
+                    epochs=epochs,
+                    batch_size=128,
+                    random_state=seed,
+                    engine=engine,
+                )
+                .fit(X, y)
+                .predict_proba
+            )
+
+    elif contender == "sklearn":
+        import warnings
+
+        from sklearn.neural_network import MLPClassifier
+
+        def fit(X, y):
+            est = MLPClassifier(
+                hidden, batch_size=128, max_iter=epochs, n_iter_no_change=epochs + 1,
+                tol=0.0, alpha=0.0, random_state=seed,
+            )  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "did not converge"
+                return est.fit(X, y).predict_proba
+
+    elif contender in ("keras", "scikeras"):
+        import keras
+
+        def model():
+            layers = [keras.Input((784 if hidden != (64,) else 64,))]
+            layers += [keras.layers.Dense(u, activation="relu") for u in hidden]
+            return keras.Sequential(
+                [*layers, keras.layers.Dense(10, activation="softmax")]
+            )
+
+        def fit(X, y):
+            if contender == "scikeras":
+                from scikeras.wrappers import KerasClassifier
+
+                est = KerasClassifier(
+                    model, loss="sparse_categorical_crossentropy", optimizer="adam",
+                    batch_size=128, epochs=epochs, verbose=0, random_state=seed,
+                )  # fmt: skip
+                return est.fit(X, y).predict_proba
+            keras.utils.set_random_seed(seed)
+            net = model()
+            net.compile("adam", "sparse_categorical_crossentropy")
+            net.fit(X, y, batch_size=128, epochs=epochs, verbose=0)
+            return lambda X: net.predict(X, verbose=0)
+
+    elif contender == "limit":
+        import limit
+
+        def fit(X, y):
+            limit.fit(X, y, epochs, seed)
+            return None
+
+    else:
+        raise SystemExit(f"unknown contender {contender}")
+    return fit
+
+
+def worker(case: str, contender: str, epochs: int, data_dir: str) -> dict:
+    import numpy as np
+
+    import skmlp._keras  # noqa: F401  (imports are not timed)
+
+    if case == "flat":
+        import psutil
+
+        from skmlp import MLPKerasClassifier
+
+        X, y, _, _ = _digits()
+        rss, times = [], []
+        for i in range(100):
+            start = time.perf_counter()
+            MLPKerasClassifier((32,), epochs=2, random_state=i).fit(X, y).predict_proba(
+                X[:10]
+            )
+            times.append(time.perf_counter() - start)
+            rss.append(psutil.Process().memory_info().rss / 2**20)
+        return {
+            "mb_per_fit": (rss[-1] - rss[4]) / 95,
+            "time_ratio": statistics.mean(times[-10:]) / statistics.mean(times[5:15]),
+            "rss": rss,
+            "times": times,
+        }
+    if case == "defaults":
+        X, y, X_test, y_test = _mnist(data_dir)
+        if contender == "skmlp":
+            from skmlp import MLPKerasClassifier as Estimator
+        else:
+            from sklearn.neural_network import MLPClassifier as Estimator
+        start = time.perf_counter()
+        est = Estimator(random_state=int(os.environ.get("BENCH_SEED", "0"))).fit(X, y)
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "accuracy": float(est.score(X_test, y_test))}
+    X, y, X_test, y_test = _digits() if case == "digits" else _mnist(data_dir)
+    hidden = (64,) if case == "digits" else (128, 128)
+    times, proba = [], None
+    for seed in (0, 1):
+        start = time.perf_counter()
+        proba = _fitter(contender, hidden, epochs, seed)(X, y)
+        times.append(time.perf_counter() - start)
+    accuracy = (
+        float(np.mean(np.argmax(proba(X_test), 1) == y_test)) if proba else float("nan")
+    )
+    return {"first": times[0], "second": times[1], "accuracy": accuracy}
+
+
+def _run(case, contender, backend, epochs, data_dir, env_extra=None) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": backend, **(env_extra or {})}
+    cmd = [sys.executable, __file__, "--worker", case, contender, "--epochs", str(epochs),
+           "--data", str(data_dir)]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{case}/{contender} on {backend}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        default=os.environ.get(
+            "SKMLP_TEST_MNIST", str(ROOT.parent / "shared/data/mnist")
+        ),
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--gpu", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "engine.md")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, default=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(*args.worker, args.epochs, args.data)))
+        return 0
+
+    lines = ["# Engine benchmark", "", f"`python benchmarks/engine.py{' --quick' if args.quick else ''}"
+             f"{' --gpu' if args.gpu else ''}`, medians of {args.runs} runs, each in a fresh process.", ""]  # fmt: skip
+
+    def say(line=""):
+        print(line, flush=True)
+        lines.append(line)
+
+    backends = ["jax", "torch"] if args.gpu else args.backends
+    for backend in backends:
+        say(f"## Backend: {backend}")
+        say()
+        cases = (
+            [("mnist", 10)]
+            if args.gpu
+            else [("digits", 10)] + ([] if args.quick else [("mnist", 5)])
+        )
+        for case, epochs in cases:
+            contenders = ["skmlp", "skmlp-keras"]
+            if not args.gpu:
+                contenders += ["sklearn"]
+                if case == "mnist":
+                    contenders += ["keras", "scikeras"]
+            if case == "mnist" and backend == "jax":
+                contenders += ["limit"]
+            results = {c: [] for c in contenders}
+            warm = []
+            for _ in range(args.runs):
+                for contender in contenders:
+                    with tempfile.TemporaryDirectory() as home:
+                        env = {"SKMLP_DATA": home}  # an empty JAX compilation cache
+                        if contender == "skmlp-keras" and backend == "torch":
+                            epochs_run = 1  # Keras' own torch fit: seconds per epoch
+                        else:
+                            epochs_run = epochs
+                        result = _run(
+                            case, contender, backend, epochs_run, args.data, env
+                        )
+                        result["scale"] = epochs / epochs_run
+                        results[contender].append(result)
+                        if contender == "skmlp" and backend == "jax":
+                            warm.append(
+                                _run(case, contender, backend, epochs, args.data, env)
+                            )
+            say(f"### {case}: {epochs} epochs")
+            say()
+            say(
+                "| contender | first fit s (fresh process) | second fit s (same process) | test accuracy |"
+            )
+            say("|---|---|---|---|")
+            for contender, runs in results.items():
+                scale = runs[0]["scale"]
+                note = (
+                    f" (x{scale:g}: {runs[0]['first']:.1f} s for 1 epoch)"
+                    if scale != 1
+                    else ""
+                )
+                say(f"| {contender} | {_median(runs, 'first') * scale:.3f}{note} | "
+                    f"{_median(runs, 'second') * scale:.3f} | {_median(runs, 'accuracy'):.4f} |")  # fmt: skip
+            if warm:
+                say(
+                    f"| skmlp, warm compilation cache | {_median(warm, 'first'):.3f} | {_median(warm, 'second'):.3f} | |"
+                )
+            say()
+            ours = results["skmlp"]
+            for other in contenders[1:]:
+                theirs = results[other]
+                scale = theirs[0]["scale"]
+                say(f"- skmlp / {other}: first fit {_median(ours, 'first') / (_median(theirs, 'first') * scale):.2f}, "
+                    f"second fit {_median(ours, 'second') / (_median(theirs, 'second') * scale):.2f}")  # fmt: skip
+            say()
+        if args.gpu:
+            continue
+        flat = _run("flat", "skmlp", backend, 2, args.data)
+        say(f"### flat: 100 fits of a (32,) network on digits in one process")
+        say()
+        say(f"- resident memory: {flat['mb_per_fit']:.2f} MB per fit from fit 5 to fit 100 "
+            f"({flat['rss'][4]:.0f} -> {flat['rss'][-1]:.0f} MB)")  # fmt: skip
+        say(f"- time per fit: last 10 fits / fits 6-15 = {flat['time_ratio']:.2f} "
+            f"({statistics.mean(flat['times'][5:15]) * 1000:.0f} ms -> {statistics.mean(flat['times'][-10:]) * 1000:.0f} ms)")  # fmt: skip
+        say()
+        if not args.quick:
+            say("### defaults: bare estimators on full MNIST scaled to [0, 1]")
+            say()
+            say("| estimator | seconds | test accuracy |")
+            say("|---|---|---|")
+            for contender, seeds in (("skmlp", range(3)), ("sklearn", range(1))):
+                runs = [
+                    _run(
+                        "defaults",
+                        contender,
+                        backend,
+                        0,
+                        args.data,
+                        {"BENCH_SEED": str(s)},
+                    )
+                    for s in seeds
+                ]
+                accs = ", ".join(f"{r['accuracy']:.4f}" for r in runs)
+                say(f"| {contender} ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
+                    f"{_median(runs, 'seconds'):.1f} | median {_median(runs, 'accuracy'):.4f} ({accs}) |")  # fmt: skip
+            say()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines) + "\n")
+    print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
