@@ -283,7 +283,7 @@ def main(argv=None) -> int:
         if args.gpu:
             continue
         flat = _run("flat", "skmlp", backend, 2, args.data)
-        say(f"### flat: 100 fits of a (32,) network on digits in one process")
+        say("### flat: 100 fits of a (32,) network on digits in one process")
         say()
         say(f"- resident memory: {flat['mb_per_fit']:.2f} MB per fit from fit 5 to fit 100 "
             f"({flat['rss'][4]:.0f} -> {flat['rss'][-1]:.0f} MB)")  # fmt: skip
