@@ -219,6 +219,7 @@ def train(
     sync = any(not isinstance(cb, _Progress) for cb in callbacks)
     history: dict[str, list[float]] = {}
     model.stop_training = False
+    interrupted = False
     try:
         hooks.on_train_begin()
         for epoch in range(epochs):
@@ -242,6 +243,7 @@ def train(
             if model.stop_training:
                 break
     except KeyboardInterrupt:
+        interrupted = True
         warnings.warn(
             f"training interrupted: the estimator keeps the {len(history.get('loss', []))} "
             f"epochs completed.",
@@ -249,7 +251,7 @@ def train(
             stacklevel=3,
         )
     finally:
-        session.close()
+        session.close(interrupted)
     if sync:
         _write(model, *session.get())
     hooks.on_train_end(logs=None)

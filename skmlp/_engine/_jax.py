@@ -193,7 +193,7 @@ class Session:
     def get(self):
         return self.params, self.state, self.opt_vars
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
         pass
 
     def set(self, params, state, opt_vars):

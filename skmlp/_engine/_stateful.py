@@ -82,11 +82,15 @@ class Trainer:
 class Session:
     """One fit's training state, on a trainer borrowed from the pool until ``close``.
 
-    The weights are read back after every epoch: callbacks and an interrupted
-    fit see the state of the last complete epoch.
+    The weights are read back only when asked for (by callbacks, and at the
+    end). An interrupt cannot stop a compiled epoch midway: Python handles
+    it only once the call returns.
     """
 
     trainer_class: type = Trainer
+    # An eager loop (torch) can be interrupted between steps: keep a copy of
+    # the last complete epoch's state.
+    snapshot_every_epoch = False
 
     def __init__(self, program, params, state, opt_vars, data, val, hyper):
         self._borrowed = _borrow(self.trainer_class, program)
@@ -99,7 +103,8 @@ class Session:
 
     def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         sums = self.trainer.epoch(self.data, self.hyper, seed, shuffle)
-        self.weights = self.trainer.read()
+        if self.snapshot_every_epoch:
+            self.snapshot = self.trainer.read()
         return np.asarray(keras.ops.convert_to_numpy(sums), dtype=np.float64)
 
     def evaluate(self) -> np.ndarray:
@@ -107,6 +112,8 @@ class Session:
         return np.asarray(keras.ops.convert_to_numpy(sums), dtype=np.float64)
 
     def get(self):
+        if self.trainer is not None:
+            self.weights = self.trainer.read()
         return self.weights
 
     def set(self, params, state, opt_vars):
@@ -117,7 +124,11 @@ class Session:
         if self.trainer is not None:
             self.trainer.load(*self.weights)
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
         if self.trainer is not None:
+            if interrupted and self.snapshot_every_epoch:
+                self.weights = getattr(self, "snapshot", self.weights)
+            else:
+                self.weights = self.trainer.read()
             self.trainer = None
             self._borrowed.__exit__(None, None, None)

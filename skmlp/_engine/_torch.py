@@ -96,3 +96,4 @@ class Trainer(_stateful.Trainer):
 
 class Session(_stateful.Session):
     trainer_class = Trainer
+    snapshot_every_epoch = True
