@@ -111,17 +111,7 @@ _COMMON_CONSTRAINTS = {
     ],
     "dropout": [PerLayer(Interval(numbers.Real, 0, 1, closed="left"))],
     "batch_normalization": [Boolean()],
-    **{
-        name: [Interval(numbers.Real, 0, None)]
-        for name in (
-            "kernel_l1",
-            "kernel_l2",
-            "bias_l1",
-            "bias_l2",
-            "activity_l1",
-            "activity_l2",
-        )
-    },
+    **{name: [Interval(numbers.Real, 0, None)] for name in HYPER_NAMES},
     "optimizer": [
         Options(*_network.OPTIMIZERS),
         InstanceOf(keras.optimizers.Optimizer),
