@@ -438,11 +438,6 @@ class _BaseMLP(BaseEstimator):
             else None
         )
         program = self._program(loss)
-        if keras.backend.backend() == "jax":
-            from ._engine._jax import enable_persistent_cache
-            from .datasets import get_data_home
-
-            enable_persistent_cache(os.path.join(get_data_home(), "jax-cache"))
         metrics = self._default_metrics() if self.metrics is None else self.metrics
         accuracy = next((m for m in metrics if m in ("accuracy", "acc")), None)
         return _engine.train(
@@ -539,7 +534,6 @@ class _BaseMLP(BaseEstimator):
     def _steps_per_execution(self, n_samples: int) -> int:
         if self.steps_per_execution != "auto":
             return self.steps_per_execution
-
         if self.run_eagerly or keras.backend.backend() == "torch":
             return 1  # Keras refuses more than 1 on torch
         # Many optimizer steps per call into the compiled function remove most

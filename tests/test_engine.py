@@ -236,6 +236,12 @@ def test_batch_level_callbacks_use_keras_fit(digits):
     X, y = digits
     clf = MLPKerasClassifier((16,), epochs=1, callbacks=[BatchCounter()])
     assert "batch-level hooks" in clf._engine_unsupported()
+    batch_lambda = keras.callbacks.LambdaCallback(on_train_batch_end=print)
+    epoch_lambda = keras.callbacks.LambdaCallback(on_epoch_end=print)
+    assert MLPKerasClassifier(callbacks=[batch_lambda])._engine_unsupported()
+    assert MLPKerasClassifier(callbacks=[epoch_lambda])._engine_unsupported() is None
+    per_batch_save = keras.callbacks.ModelCheckpoint("m.keras", save_freq=10)
+    assert MLPKerasClassifier(callbacks=[per_batch_save])._engine_unsupported()
     assert MLPKerasClassifier(metrics=["mse"])._engine_unsupported()
     assert MLPKerasClassifier(run_eagerly=True)._engine_unsupported()
     clf.fit(X, y)

@@ -64,20 +64,21 @@ def backend_module():
 
 
 def batch_level_callback(callback) -> bool:
-    """True for a callback that needs per-batch hooks, which the engine lacks."""
+    """True for a callback that needs per-batch hooks, which the engine lacks.
+
+    A hook counts when the callback's class overrides it or the instance sets
+    it (as ``LambdaCallback`` does for the functions it is given).
+    """
+    if isinstance(callback, keras.callbacks.ModelCheckpoint):
+        return callback.save_freq != "epoch"
+    if isinstance(callback, keras.callbacks.TensorBoard):
+        return callback.update_freq != "epoch" or bool(callback.profile_batch)
     if isinstance(callback, EPOCH_CALLBACKS):
-        if isinstance(callback, keras.callbacks.ModelCheckpoint):
-            return callback.save_freq != "epoch"
-        if isinstance(callback, keras.callbacks.TensorBoard):
-            return callback.update_freq != "epoch" or bool(callback.profile_batch)
         return False
-    if isinstance(callback, keras.callbacks.LambdaCallback):
-        return any(
-            getattr(callback, hook, None) is not None for hook in _BATCH_HOOKS
-        ) and any(hook in callback.__dict__ for hook in _BATCH_HOOKS)
     base = keras.callbacks.Callback
     return any(
-        getattr(type(callback), hook, None) is not getattr(base, hook)
+        hook in vars(callback)
+        or getattr(type(callback), hook) is not getattr(base, hook)
         for hook in _BATCH_HOOKS
     )
 

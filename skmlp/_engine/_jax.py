@@ -31,18 +31,29 @@ def trainer(program: Program) -> Trainer:
         return _trainers[program.key]
 
 
-def enable_persistent_cache(folder: str) -> None:
-    """Point JAX's compilation cache at ``folder`` unless the user chose one.
+_cache_checked = False
 
-    The one process-wide setting skmlp makes (see the user guide); set
-    ``SKMLP_JAX_CACHE=0`` to leave JAX's configuration alone.
+
+def enable_persistent_cache() -> None:
+    """Point JAX's compilation cache at skmlp's data home unless one is set.
+
+    Done once per process, at the first fit on JAX: the one process-wide
+    setting skmlp makes (see the user guide); ``SKMLP_JAX_CACHE=0`` leaves
+    JAX's configuration alone.
     """
+    global _cache_checked
+    if _cache_checked:
+        return
+    _cache_checked = True
     if os.environ.get("SKMLP_JAX_CACHE", "1") == "0":
         return
     if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
         jax.config, "jax_compilation_cache_dir", None
     ):
         return
+    from ..datasets import get_data_home
+
+    folder = os.path.join(get_data_home(), "jax-cache")
     jax.config.update("jax_compilation_cache_dir", folder)
     # skmlp's programs compile in well under JAX's default 1 s threshold.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
@@ -162,6 +173,7 @@ class Session:
     """One fit's state on the device: weights, optimizer state and data."""
 
     def __init__(self, program, params, state, opt_vars, data, val, hyper):
+        enable_persistent_cache()
         self.trainer = trainer(program)
         self.params = [jnp.asarray(p) for p in params]
         self.state = [jnp.asarray(s) for s in state]
