@@ -21,6 +21,8 @@ from .._keras import keras
 from ._program import TRACES, Hyper, Program, steps_bucket
 
 _trainers: dict[str, Trainer] = {}
+# Steps per iteration of the compiled loop over batches (lax.scan's unroll).
+SCAN_UNROLL = 1
 _lock = threading.Lock()
 
 
@@ -137,7 +139,9 @@ class Trainer:
             return carry, jnp.where(active, sums, 0.0)
 
         steps = jnp.arange(X.shape[0] // b)
-        carry, sums = jax.lax.scan(step, (params, state, opt_vars), steps)
+        carry, sums = jax.lax.scan(
+            step, (params, state, opt_vars), steps, unroll=SCAN_UNROLL
+        )
         return (*carry, jnp.sum(sums, axis=0))
 
     def _evaluate(self, params, state, X, Y, W, n, hyper_vec):

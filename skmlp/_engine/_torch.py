@@ -33,7 +33,11 @@ class Trainer(_stateful.Trainer):
             return torch.where(noise >= rate, h / (1.0 - rate), 0.0)
 
         params = [v.value for v in self.params]
-        sums = torch.zeros(4, dtype=X.dtype, device=X.device)
+        # Sums stay on the device: a Python number turned into a device tensor
+        # at each step would wait for the GPU every step.
+        loss_sum = hits_sum = weight_sum = torch.zeros(
+            (), dtype=X.dtype, device=X.device
+        )
         for start in range(0, n, b):
             idx = order[start : start + b]
             xb, yb, wb = X[idx], Y[idx], W[idx]
@@ -41,7 +45,7 @@ class Trainer(_stateful.Trainer):
             out, new_state, activity = program.forward(
                 params, state, xb, hyper, training=True, dropout=dropout
             )
-            count = float(xb.shape[0])
+            count = xb.shape[0]
             data_loss = torch.sum(program.per_sample_loss(yb, out) * wb) / count
             loss = data_loss + activity + program.weight_penalty_value(params, hyper)
             grads = torch.autograd.grad(loss, params)
@@ -49,20 +53,12 @@ class Trainer(_stateful.Trainer):
                 self.optimizer.apply(list(grads), self.params)
                 for variable, value in zip(self.state, new_state, strict=True):
                     variable.assign(value)
-                hits = (
-                    torch.sum(program.correct(yb, out) * wb)
-                    if program.has_accuracy
-                    else 0.0
-                )
-                sums += torch.stack(
-                    [
-                        loss * count,
-                        torch.tensor(count, dtype=X.dtype, device=X.device),
-                        torch.as_tensor(hits, dtype=X.dtype, device=X.device),
-                        torch.sum(wb),
-                    ]
-                )
-        return sums
+                loss_sum = loss_sum + loss * count
+                weight_sum = weight_sum + torch.sum(wb)
+                if program.has_accuracy:
+                    hits_sum = hits_sum + torch.sum(program.correct(yb, out) * wb)
+        count = torch.full((), n, dtype=X.dtype, device=X.device)
+        return torch.stack([loss_sum, count, hits_sum, weight_sum])
 
     @torch.no_grad()
     def evaluate(self, data, hyper_vec):
