@@ -21,9 +21,7 @@ def digits():
     return (X / 16.0).astype(np.float32), y
 
 
-MNIST_DIR = Path(
-    os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/mnist")
-)
+MNIST_DIR = Path(os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/mnist"))
 HAVE_MNIST = (MNIST_DIR / "train-images-idx3-ubyte.gz").exists()
 
 

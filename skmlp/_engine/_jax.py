@@ -62,11 +62,17 @@ def enable_persistent_cache() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def _pad(array: np.ndarray, rows: int) -> np.ndarray:
-    if array.shape[0] == rows:
-        return array
-    pad = np.zeros((rows - array.shape[0], *array.shape[1:]), dtype=array.dtype)
-    return np.concatenate([array, pad])
+def _put_padded(array: np.ndarray, rows: int):
+    """``array`` on the device with zero rows appended up to ``rows``.
+
+    On a CPU the padding is done in NumPy (the device array then shares its
+    memory); on an accelerator the array is sent as it is and padded there,
+    which spares a host copy of the whole data set.
+    """
+    extra = [(0, rows - array.shape[0])] + [(0, 0)] * (array.ndim - 1)
+    if jax.default_backend() == "cpu":
+        return jnp.asarray(np.pad(array, extra) if rows > array.shape[0] else array)
+    return jnp.pad(jnp.asarray(array), extra)
 
 
 class Trainer:
@@ -191,7 +197,7 @@ class Session:
         X, Y, W = arrays
         n = X.shape[0]
         rows = steps_bucket(-(-n // batch_size)) * batch_size
-        return (*(jnp.asarray(_pad(a, rows)) for a in (X, Y, W)), jnp.int32(n))
+        return (*(_put_padded(a, rows) for a in (X, Y, W)), jnp.int32(n))
 
     def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         X, Y, W, n = self.data
