@@ -197,10 +197,11 @@ def train(
     """Train ``model`` (compiled, optimizer built) for ``len(epoch_seeds)`` epochs.
 
     Returns the history of this call. The model's weights and optimizer
-    state are written back at the end, and before each epoch-end callback.
-    Raises ``DivergenceError`` on a non-finite loss, before touching the
-    model. A KeyboardInterrupt ends training after the epochs done, with a
-    warning.
+    state are written back at the end, and before each epoch-end callback
+    (which may change them: the engine reads them back). Raises
+    ``DivergenceError`` on a non-finite loss, before the diverged epoch
+    reaches the model. A KeyboardInterrupt ends training after the epochs
+    done, with a warning.
     """
     hyper_vec = np.array(
         [hyper[name] for name in HYPER_NAMES] + list(dropout),
@@ -253,10 +254,6 @@ def train(
         )
     finally:
         session.close(interrupted)
-    if sync:
-        _write(model, *session.get())
-    hooks.on_train_end(logs=None)
-    if sync:
-        session.set(*_read(model))
     _write(model, *session.get())
+    hooks.on_train_end(logs=None)  # EarlyStopping restores its best weights here
     return history

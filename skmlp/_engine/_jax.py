@@ -201,11 +201,13 @@ class Session:
 
     def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         X, Y, W, n = self.data
-        self.params, self.state, self.opt_vars, sums = self.trainer.epoch(
+        *state, sums = self.trainer.epoch(
             self.params, self.state, self.opt_vars, X, Y, W, n, self.hyper,
             jnp.asarray(seed, dtype=jnp.uint32), shuffle=shuffle,
         )  # fmt: skip
-        return np.asarray(sums, dtype=np.float64)
+        sums = np.asarray(sums, dtype=np.float64)  # waits for the device
+        self.params, self.state, self.opt_vars = state
+        return sums
 
     def evaluate(self) -> np.ndarray:
         X, Y, W, n = self.val
