@@ -294,8 +294,14 @@ class _BaseMLP(BaseEstimator):
 
     # -- what the subclasses define -----------------------------------------
 
-    def _prepare_targets(self, y, sample_weight, reset: bool, classes=None):
-        """Return (y for Keras, sample weights, n_outputs, output activation, loss)."""
+    def _prepare_targets(
+        self, y, sample_weight, reset: bool, classes=None, warm_start=False
+    ):
+        """Return (y for Keras, sample weights, n_outputs, output activation, loss).
+
+        ``warm_start``: a ``fit`` continuing the current network, which must
+        see the same targets as before.
+        """
         raise NotImplementedError
 
     def _default_metrics(self) -> list:
@@ -323,9 +329,40 @@ class _BaseMLP(BaseEstimator):
             The fitted estimator.
         """
         continuing = self.warm_start and hasattr(self, "model_")
-        return self._fit(X, y, sample_weight, epochs=self.epochs, reset=not continuing)
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            epochs=self.epochs,
+            reset=not continuing,
+            warm_start=continuing,
+        )
 
-    def _fit(self, X, y, sample_weight, *, epochs: int, reset: bool, classes=None):
+    def _fit(
+        self, X, y, sample_weight, *, epochs, reset, classes=None, warm_start=False
+    ):
+        """Train; on any exception the estimator is left exactly as it was.
+
+        A fit works on the estimator's attributes as it goes (scikit-learn's
+        ``validate_data`` sets ``n_features_in_``, the model trains in place
+        on a warm start), so the attributes and, when there is one, the
+        network's weights and optimizer state are put back on failure.
+        """
+        attributes = dict(self.__dict__)
+        model = attributes.get("model_")
+        weights = None if model is None or reset else _engine.snapshot(model)
+        try:
+            return self._fit_once(
+                X, y, sample_weight, epochs, reset, classes, warm_start
+            )
+        except BaseException:
+            if weights is not None:
+                _engine.restore(model, weights)
+            self.__dict__.clear()
+            self.__dict__.update(attributes)
+            raise
+
+    def _fit_once(self, X, y, sample_weight, epochs, reset, classes, warm_start):
         self._validate_params()
         X, y = validate_data(
             self,
@@ -338,7 +375,9 @@ class _BaseMLP(BaseEstimator):
         )
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         y_keras, sample_weight, n_outputs, output_activation, loss = (
-            self._prepare_targets(y, sample_weight, reset=reset, classes=classes)
+            self._prepare_targets(
+                y, sample_weight, reset=reset, classes=classes, warm_start=warm_start
+            )
         )
         validation_split, n_train = self._effective_validation_split(X.shape[0])
         seed = _seed_from(self.random_state) if reset else self._seed
@@ -354,7 +393,6 @@ class _BaseMLP(BaseEstimator):
             self.model_ = self._build_and_compile(
                 X.shape[1], n_outputs, output_activation, loss, n_train, int(words[0])
             )
-            self.history_ = {}
         reason = self._engine_unsupported()
         if reason is None:
             history = self._fit_engine(
@@ -364,8 +402,11 @@ class _BaseMLP(BaseEstimator):
             history = self._fit_keras(
                 X, y_keras, sample_weight, validation_split, epochs, seed
             )
+        # A new dict, so that a failed fit's restore gives back the old one.
+        merged = {} if reset else {k: list(v) for k, v in self.history_.items()}
         for key, values in history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
+            merged.setdefault(key, []).extend(float(v) for v in values)
+        self.history_ = merged
         self._seed, self._fit_calls = seed, calls + 1
         self._predictor = Predictor(self.model_)
         self.n_iter_ = len(self.history_.get("loss", []))
@@ -723,9 +764,27 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
     def _default_metrics(self) -> list:
         return ["accuracy"]
 
-    def _prepare_targets(self, y, sample_weight, reset: bool, classes=None):
+    def _prepare_targets(
+        self, y, sample_weight, reset: bool, classes=None, warm_start=False
+    ):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        if warm_start and not np.array_equal(np.unique(y), self.classes_):
+            raise ValueError(
+                f"warm_start can only continue training on the classes of the "
+                f"previous fit, {self.classes_.tolist()}; y has "
+                f"{np.unique(y).tolist()}. Set warm_start=False to start afresh, or "
+                f"use partial_fit for batches that hold only some classes."
+            )
+        if (
+            not reset
+            and classes is not None
+            and not np.array_equal(np.unique(np.asarray(classes)), self.classes_)
+        ):
+            raise ValueError(
+                f"classes={list(classes)} differs from the classes of the first "
+                f"partial_fit call, {self.classes_.tolist()}; they cannot change."
+            )
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if self.classes_.shape[0] < 2:
@@ -802,6 +861,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         -------
         self : object
         """
+        _no_early_stopping_in_partial_fit(self)
         first = not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError(
@@ -830,7 +890,9 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPKerasRegressor(RegressorMixin, _BaseMLP):
-    def _prepare_targets(self, y, sample_weight, reset: bool, classes=None):
+    def _prepare_targets(
+        self, y, sample_weight, reset: bool, classes=None, warm_start=False
+    ):
         y = np.asarray(y, dtype=np.float32)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
@@ -856,6 +918,7 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         -------
         self : object
         """
+        _no_early_stopping_in_partial_fit(self)
         return self._fit(
             X, y, sample_weight, epochs=1, reset=not hasattr(self, "model_")
         )
@@ -869,6 +932,14 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _no_early_stopping_in_partial_fit(estimator) -> None:
+    if estimator.early_stopping:
+        raise ValueError(
+            "partial_fit does not support early_stopping=True: it would hold back "
+            "the last rows of every batch. Use fit, or set early_stopping=False."
+        )
 
 
 def _is_one_hot_loss(loss) -> bool:

@@ -24,7 +24,15 @@ import numpy as np
 from .._keras import keras
 from ._program import HYPER_NAMES, Program
 
-__all__ = ["Program", "train", "unsupported", "EPOCH_CALLBACKS", "DivergenceError"]
+__all__ = [
+    "Program",
+    "train",
+    "unsupported",
+    "snapshot",
+    "restore",
+    "EPOCH_CALLBACKS",
+    "DivergenceError",
+]
 
 _BACKENDS = {"jax": "_jax", "tensorflow": "_tensorflow", "torch": "_torch"}
 
@@ -137,6 +145,18 @@ def _read(model):
         [v.value for v in bn_state],
         [v.value for v in model.optimizer.variables],
     )
+
+
+def snapshot(model) -> tuple:
+    """Copies of a model's weights and optimizer state, for ``restore``."""
+    return tuple(
+        [np.array(keras.ops.convert_to_numpy(v)) for v in values]
+        for values in _read(model)
+    )
+
+
+def restore(model, saved: tuple) -> None:
+    _write(model, *saved)
 
 
 class _Progress(keras.callbacks.Callback):
