@@ -20,9 +20,9 @@ X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 common = dict(optimizer="adam", batch_size=128, validation_split=0.1, random_state=1671,
               tensorboard_dir=args.output / "tensorboard")  # fmt: skip
 networks = {
-    "D1": MLPKerasClassifier(hidden_layer_sizes=(128,), epochs=10, **common),
-    "D2": MLPKerasClassifier(hidden_layer_sizes=(128, 128), epochs=10, **common),
-    "D3": MLPKerasClassifier(hidden_layer_sizes=(128,) * 10, epochs=20, **common),
+    "D1": MLPKerasClassifier((128,), dropout=0.0, epochs=10, **common),
+    "D2": MLPKerasClassifier((128, 128), dropout=0.0, epochs=10, **common),
+    "D3": MLPKerasClassifier((128,) * 10, dropout=0.0, epochs=20, **common),
     "D4": MLPKerasClassifier(
         hidden_layer_sizes=(128,) * 10, dropout=0.2, epochs=20, **common
     ),

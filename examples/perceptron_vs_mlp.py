@@ -25,9 +25,9 @@ common = dict(
 )
 networks = {
     "A1": MLPKerasClassifier(
-        hidden_layer_sizes=(), epochs=200, **common
+        hidden_layer_sizes=(), dropout=0.0, epochs=200, **common
     ),  # the perceptron
-    "A2": MLPKerasClassifier(hidden_layer_sizes=(128, 128), epochs=20, **common),
+    "A2": MLPKerasClassifier((128, 128), dropout=0.0, epochs=20, **common),
     "A3": MLPKerasClassifier(
         hidden_layer_sizes=(128, 128), dropout=0.3, epochs=20, **common
     ),

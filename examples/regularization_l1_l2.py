@@ -19,7 +19,7 @@ X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 epochs = 1 if args.quick else 20
 
 base = dict(hidden_layer_sizes=(128, 128), optimizer="sgd", learning_rate=0.1, batch_size=128,
-            epochs=epochs, validation_split=0.2, random_state=1671)  # fmt: skip
+            epochs=epochs, validation_split=0.2, dropout=0.0, random_state=1671)  # fmt: skip
 plain = MLPKerasClassifier(**base).fit(X_train, y_train)
 regularised = MLPKerasClassifier(
     kernel_l1=1e-5, kernel_l2=1e-4, bias_l1=1e-5, activity_l2=1e-4, **base

@@ -23,7 +23,7 @@ X_train, y_train, X_test, y_test = mnist_features(
 )  # 784 floats in [0, 1]
 
 base = dict(hidden_layer_sizes=(50, 50, 50, 50), epochs=1 if args.quick else 100, validation_split=0.3,
-            batch_size=32, random_state=1671)  # fmt: skip
+            batch_size=32, dropout=0.0, random_state=1671)  # fmt: skip
 sgd = dict(base, optimizer="sgd", learning_rate=0.001)
 adam = dict(base, optimizer="adam", learning_rate=0.001)
 configurations = {

@@ -20,7 +20,7 @@ args = parse_args(__doc__, mnist=False)
 # takes the last rows, which would otherwise all be class 1.
 X, y = make_cosine_classes(1000, random_state=42)
 lab = dict(
-    epochs=10, batch_size=32, validation_split=0.2, random_state=1
+    epochs=10, batch_size=32, validation_split=0.2, dropout=0.0, random_state=1
 )  # Keras' default batch
 networks = {
     "S1": MLPKerasClassifier(hidden_layer_sizes=(), **lab),

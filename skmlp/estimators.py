@@ -1070,7 +1070,7 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     The defaults (two hidden layers of 256 ReLU units with dropout 0.2,
     Adam, batch 128, 12 epochs) were chosen by measurement: on full MNIST
     scaled to [0, 1] they reach 0.981-0.983 test accuracy (3 seeds, on
-    TensorFlow and JAX) in 8-20 s on two CPU cores, less than scikit-learn's
+    TensorFlow and JAX) in 10-17 s on two CPU cores, less than scikit-learn's
     bare ``MLPClassifier()`` takes to reach its 0.979 (26-32 s). The labs'
     smaller 784-128-128-10 network without dropout plateaus near 0.975-0.978.
 {_PARAMETERS_DOC}
