@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import itertools
 import math
 import numbers
@@ -26,7 +27,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import _engine, _network
+from . import _batch, _engine, _network
 from ._engine._predict import Predictor
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
@@ -142,6 +143,19 @@ _COMMON_CONSTRAINTS = {
     "jit_compile": [Options("auto"), Boolean()],
     "engine": [Options("auto", "keras")],
 }
+
+
+@dataclasses.dataclass
+class _FitJob:
+    """A fit between ``_begin_fit`` and ``_end_fit``: how to train, and the seed."""
+
+    reset: bool
+    seed: int
+    calls: int
+    engine: dict | None = None  # keyword arguments of _engine.train
+    keras: tuple | None = None  # arguments of _fit_keras, when Keras trains
+    X: Any = None  # the validated training data, validation rows included
+    n_train: int = 0
 
 
 class _BaseMLP(BaseEstimator):
@@ -329,6 +343,8 @@ class _BaseMLP(BaseEstimator):
             The fitted estimator.
         """
         continuing = self.warm_start and hasattr(self, "model_")
+        if not continuing and _batch.prefitted(self, X, y, sample_weight):
+            return self  # trained already, with others, by a batched search
         return self._fit(
             X,
             y,
@@ -363,6 +379,20 @@ class _BaseMLP(BaseEstimator):
             raise
 
     def _fit_once(self, X, y, sample_weight, epochs, reset, classes, warm_start):
+        job = self._begin_fit(X, y, sample_weight, epochs, reset, classes, warm_start)
+        if job.engine is not None:
+            history = _engine.train(self.model_, **job.engine)
+        else:
+            history = self._fit_keras(*job.keras)
+        return self._end_fit(job, history)
+
+    def _begin_fit(self, X, y, sample_weight, epochs, reset, classes, warm_start):
+        """Everything a fit does before training: returns a ``_FitJob``.
+
+        Split from ``_end_fit`` so that ``skmlp._batch`` can train many
+        estimators' networks together between the two, each prepared exactly
+        as its own ``fit`` would prepare it.
+        """
         self._validate_params()
         X, y = validate_data(
             self,
@@ -393,21 +423,23 @@ class _BaseMLP(BaseEstimator):
             self.model_ = self._build_and_compile(
                 X.shape[1], n_outputs, output_activation, loss, n_train, int(words[0])
             )
-        reason = self._engine_unsupported()
-        if reason is None:
-            history = self._fit_engine(
+        job = _FitJob(reset=reset, seed=seed, calls=calls, X=X, n_train=n_train)
+        if self._engine_unsupported() is None:
+            job.engine = self._engine_arguments(
                 X, y_keras, sample_weight, n_train, loss, words[1:].reshape(epochs, 2)
             )
         else:
-            history = self._fit_keras(
-                X, y_keras, sample_weight, validation_split, epochs, seed
-            )
+            job.keras = (X, y_keras, sample_weight, validation_split, epochs, seed)
+        return job
+
+    def _end_fit(self, job: _FitJob, history: dict) -> _BaseMLP:
+        """Record a finished training's history and make the predictor."""
         # A new dict, so that a failed fit's restore gives back the old one.
-        merged = {} if reset else {k: list(v) for k, v in self.history_.items()}
+        merged = {} if job.reset else {k: list(v) for k, v in self.history_.items()}
         for key, values in history.items():
             merged.setdefault(key, []).extend(float(v) for v in values)
         self.history_ = merged
-        self._seed, self._fit_calls = seed, calls + 1
+        self._seed, self._fit_calls = job.seed, job.calls + 1
         self._predictor = Predictor(self.model_)
         self.n_iter_ = len(self.history_.get("loss", []))
         return self
@@ -468,7 +500,8 @@ class _BaseMLP(BaseEstimator):
     def _dropout_rates(self, n_hidden: int) -> list[float]:
         return [float(r) for r in per_layer(self.dropout, n_hidden, "dropout")]
 
-    def _fit_engine(self, X, y, sample_weight, n_train, loss, epoch_seeds):
+    def _engine_arguments(self, X, y, sample_weight, n_train, loss, epoch_seeds):
+        """The keyword arguments of ``_engine.train`` for this fit."""
         weights = (
             np.ones(X.shape[0], np.float32) if sample_weight is None else sample_weight
         )
@@ -481,9 +514,8 @@ class _BaseMLP(BaseEstimator):
         program = self._program(loss)
         metrics = self._default_metrics() if self.metrics is None else self.metrics
         accuracy = next((m for m in metrics if m in ("accuracy", "acc")), None)
-        return _engine.train(
-            self.model_,
-            program,
+        return dict(
+            program=program,
             data=data,
             validation=validation,
             hyper={name: float(getattr(self, name)) for name in HYPER_NAMES},

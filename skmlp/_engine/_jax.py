@@ -89,6 +89,18 @@ class Trainer:
         )
         self.epoch = jax.jit(self._epoch, static_argnames=("shuffle",))
         self.evaluate = jax.jit(self._evaluate)
+        # Many networks of this structure at once (skmlp._batch): the same
+        # functions mapped over stacked weights, data rows and seeds; the
+        # data set itself (X) is shared, each member reading its own rows.
+        self.epoch_many = jax.jit(
+            jax.vmap(
+                self._epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0, 0, 0, None)
+            ),
+            static_argnums=(10,),
+        )
+        self.evaluate_many = jax.jit(
+            jax.vmap(self._evaluate, in_axes=(0, 0, None, 0, 0, 0, 0, 0))
+        )
 
     def _batch_loss(self, params, state, xb, yb, wb, mb, hyper, key):
         program = self.program
@@ -105,17 +117,23 @@ class Trainer:
         loss = data + activity + program.weight_penalty_value(params, hyper)
         return loss, (new_state, out, n)
 
-    def _epoch(self, params, state, opt_vars, X, Y, W, n, hyper_vec, seed, shuffle):
+    def _epoch(
+        self, params, state, opt_vars, X, rows, Y, W, n, hyper_vec, seed, shuffle
+    ):
+        """One epoch. ``rows`` (or None: all of ``X``) are the fit's rows of X."""
         TRACES["epoch"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
         shuffle_key, key = jax.random.split(jax.random.wrap_key_data(seed))
-        rows = jnp.arange(X.shape[0])
+        size = Y.shape[0]
+        positions = jnp.arange(size)
         if shuffle:
-            noise = jax.random.uniform(shuffle_key, (X.shape[0],))
-            order = jnp.argsort(jnp.where(rows < n, noise, 2.0))
+            # The same order for a fit alone or in a batch padded further:
+            # JAX's random bits for the first rows do not depend on the length.
+            noise = jax.random.uniform(shuffle_key, (size,))
+            order = jnp.argsort(jnp.where(positions < n, noise, 2.0))
         else:
-            order = rows
+            order = positions
         grad = jax.value_and_grad(self._batch_loss, has_aux=True)
 
         def step(carry, i):
@@ -123,8 +141,9 @@ class Trainer:
             idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
             mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
             yb, wb = Y[idx], W[idx] * mb
+            xb = X[idx] if rows is None else X[rows[idx]]
             (loss, (new_state, out, count)), grads = grad(
-                params, state, X[idx], yb, wb, mb, hyper, jax.random.fold_in(key, i)
+                params, state, xb, yb, wb, mb, hyper, jax.random.fold_in(key, i)
             )
             new_params, new_opt = self.optimizer.stateless_apply(
                 opt_vars, grads, params
@@ -144,19 +163,22 @@ class Trainer:
             sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
             return carry, jnp.where(active, sums, 0.0)
 
-        steps = jnp.arange(X.shape[0] // b)
+        steps = jnp.arange(size // b)
         carry, sums = jax.lax.scan(
             step, (params, state, opt_vars), steps, unroll=SCAN_UNROLL
         )
         return (*carry, jnp.sum(sums, axis=0))
 
-    def _evaluate(self, params, state, X, Y, W, n, hyper_vec):
+    def _evaluate(self, params, state, X, rows, Y, W, n, hyper_vec):
         TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
 
         def chunk(i, sums):
-            xb = jax.lax.dynamic_slice_in_dim(X, i * b, b)
+            if rows is None:
+                xb = jax.lax.dynamic_slice_in_dim(X, i * b, b)
+            else:
+                xb = X[jax.lax.dynamic_slice_in_dim(rows, i * b, b)]
             yb = jax.lax.dynamic_slice_in_dim(Y, i * b, b)
             wb = jax.lax.dynamic_slice_in_dim(W, i * b, b)
             mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
@@ -174,7 +196,7 @@ class Trainer:
                 [data + activity * count, count, hits, jnp.sum(wb * mb)]
             )
 
-        sums = jax.lax.fori_loop(0, (n + b - 1) // b, chunk, jnp.zeros(4, X.dtype))
+        sums = jax.lax.fori_loop(0, (n + b - 1) // b, chunk, jnp.zeros(4, W.dtype))
         penalty = program.weight_penalty_value(params, hyper)
         return sums.at[0].add(penalty * sums[1])
 
@@ -202,7 +224,7 @@ class Session:
     def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         X, Y, W, n = self.data
         *state, sums = self.trainer.epoch(
-            self.params, self.state, self.opt_vars, X, Y, W, n, self.hyper,
+            self.params, self.state, self.opt_vars, X, None, Y, W, n, self.hyper,
             jnp.asarray(seed, dtype=jnp.uint32), shuffle=shuffle,
         )  # fmt: skip
         sums = np.asarray(sums, dtype=np.float64)  # waits for the device
@@ -211,7 +233,9 @@ class Session:
 
     def evaluate(self) -> np.ndarray:
         X, Y, W, n = self.val
-        sums = self.trainer.evaluate(self.params, self.state, X, Y, W, n, self.hyper)
+        sums = self.trainer.evaluate(
+            self.params, self.state, X, None, Y, W, n, self.hyper
+        )
         return np.asarray(sums, dtype=np.float64)
 
     def get(self):

@@ -1,0 +1,327 @@
+"""Fits trained together, handed to scikit-learn's own fitting loops.
+
+skmlp's searches, cross-validation and ensembles (``model_selection``,
+``ensemble``) first work out every fit scikit-learn is about to make (each
+candidate on each fold, each ensemble member), train the networks that share
+a structure together (``_engine._many``), and keep the fitted estimators in
+a store. Then scikit-learn's own class runs as usual inside ``serving``: its
+clone of the estimator, given the same parameters and data, takes the fitted
+state from the store instead of training (``prefitted``). Scores, results,
+refits and errors are therefore scikit-learn's own. A fit the store does not
+hold (another estimator, data that came out differently) trains as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+import time
+import zlib
+from collections import defaultdict
+from typing import Any
+
+import joblib
+import numpy as np
+
+from ._keras import keras
+
+_STORE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "skmlp_prefitted", default=None
+)
+
+# Below this much arithmetic per training step (multiply-adds per member), a
+# CPU trains vmapped networks faster than one after another: the saving in
+# per-step overhead outweighs batched matrix products' lower efficiency
+# there. Calibrated with benchmarks/batched.py (see docs/performance.md).
+CPU_BATCH_MAX_WORK = 4_000_000
+
+
+def fingerprint(data) -> Any:
+    """A checksum of an array's contents (CRC-32: as fast as copying it)."""
+    if isinstance(data, np.ndarray) and data.dtype != object:
+        contiguous = np.ascontiguousarray(data)
+        return (
+            data.shape,
+            data.dtype.str,
+            zlib.crc32(contiguous.reshape(-1).view(np.uint8)),
+        )
+    return joblib.hash(data)
+
+
+def fit_key(estimator, X, y, sample_weight, X_fingerprint=None) -> str:
+    """What identifies one fit: the estimator's class and parameters, the data."""
+    return joblib.hash(
+        (
+            type(estimator).__qualname__,
+            estimator.get_params(deep=False),
+            fingerprint(X) if X_fingerprint is None else X_fingerprint,
+            fingerprint(y),
+            fingerprint(sample_weight),
+        )
+    )
+
+
+def prefitted(estimator, X, y, sample_weight) -> bool:
+    """Give ``estimator`` the fitted state of the same fit trained in a batch.
+
+    Called at the start of ``fit``; False (and nothing done) outside
+    ``serving`` or when the store has no such fit. A batched member that
+    failed raises its error here, where its own fit would have raised it.
+    """
+    store = _STORE.get()
+    if not store:
+        return False
+    try:
+        key = fit_key(estimator, X, y, sample_weight)
+    except Exception:  # unhashable data: fit as usual
+        return False
+    entries = store.get(key)
+    if not entries:
+        return False
+    entry = entries.pop(0)
+    if isinstance(entry, BaseException):
+        raise entry
+    params = set(estimator._get_param_names()) | {"_routed_params"}
+    estimator.__dict__.update(
+        {k: v for k, v in entry.__dict__.items() if k not in params}
+    )
+    return True
+
+
+@contextlib.contextmanager
+def serving(store: dict):
+    """Let fits inside this block take their fitted state from ``store``."""
+    token = _STORE.set(store)
+    try:
+        yield
+    finally:
+        _STORE.reset(token)
+
+
+@dataclasses.dataclass
+class Member:
+    """One fit to make: an unfitted skmlp estimator and its data.
+
+    ``data_id`` is equal for members whose ``X`` is the same data (one fold,
+    one ensemble's training set): it is held on the device once.
+    """
+
+    estimator: Any
+    X: Any
+    y: Any
+    sample_weight: Any
+    data_id: Any
+    key: str = ""
+
+
+def available() -> bool:
+    """Whether this process can train networks together (the JAX backend)."""
+    return keras.backend.backend() == "jax"
+
+
+def fit_members(
+    members: list[Member], *, n_jobs=None, max_batch=None, verbose: int = 0
+) -> tuple[dict, dict]:
+    """Train ``members`` in batches; a store for ``serving`` and fit seconds.
+
+    The store maps ``fit_key`` to fitted estimators (or the errors of failed
+    fits); the seconds map the same keys to each member's share of its
+    batch's time. Members that cannot be batched are left out: their fits
+    run as usual later.
+    """
+    prints: dict[Any, Any] = {}
+    keyed = []
+    for member in members:
+        if member.data_id is None or member.data_id not in prints:
+            prints[member.data_id] = fingerprint(member.X)
+        try:
+            member.key = fit_key(
+                member.estimator,
+                member.X,
+                member.y,
+                member.sample_weight,
+                X_fingerprint=prints[member.data_id],
+            )
+        except Exception:  # a parameter that cannot be hashed: fitted as usual
+            continue
+        keyed.append(member)
+    members = keyed
+    tasks = _tasks(members, n_jobs)
+    if len(tasks) == 1 or n_jobs in (None, 1):
+        results = [_fit_task(task, max_batch, verbose) for task in tasks]
+    else:
+        results = joblib.Parallel(n_jobs=n_jobs)(
+            joblib.delayed(_fit_task)(task, max_batch, verbose) for task in tasks
+        )
+    store: dict = defaultdict(list)
+    seconds: dict = defaultdict(list)
+    for result in results:
+        for key, fitted, spent in result:
+            store[key].append(fitted)
+            seconds[key].append(spent)
+    return dict(store), dict(seconds)
+
+
+# Parameters that never separate networks into different compiled programs
+# (inputs of the compiled function, or handled per member).
+_PER_MEMBER = {
+    "learning_rate",
+    "random_state",
+    "epochs",
+    "validation_split",
+    "early_stopping",
+    "patience",
+    "min_delta",
+    "verbose",
+    "kernel_l1",
+    "kernel_l2",
+    "bias_l1",
+    "bias_l2",
+    "activity_l1",
+    "activity_l2",
+    "dropout",
+}
+
+
+def _signature(member: Member) -> str:
+    """Members that may share a program share this (used to split work)."""
+    params = member.estimator.get_params(deep=False)
+    shared = {k: v for k, v in params.items() if k not in _PER_MEMBER}
+    shared["dropout>0"] = np.asarray(params["dropout"]) > 0
+    return joblib.hash((type(member.estimator).__qualname__, shared))
+
+
+def _tasks(members: list[Member], n_jobs) -> list[list[Member]]:
+    """The members split into units of work, one per worker at most."""
+    if n_jobs in (None, 1):
+        return [members] if members else []
+    groups: dict[str, list[Member]] = defaultdict(list)
+    for member in members:
+        groups[_signature(member)].append(member)
+    tasks = list(groups.values())
+    workers = joblib.effective_n_jobs(n_jobs)
+    while len(tasks) < workers:  # halve the largest until every worker has work
+        tasks.sort(key=len)
+        if len(tasks[-1]) < 2:
+            break
+        largest = tasks.pop()
+        tasks += [largest[::2], largest[1::2]]
+    return tasks
+
+
+def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
+    """Prepare, group, train and finish members; (key, fitted, seconds) each."""
+    from ._engine import _many
+
+    converted: dict[Any, Any] = {}
+    prepared = defaultdict(list)
+    done = []
+    for member in members:
+        X = member.X
+        if isinstance(X, np.ndarray) and member.data_id is not None:
+            # One float32 copy per data set, which every member's validation
+            # then keeps as it is (and the engine holds once).
+            if member.data_id not in converted:
+                converted[member.data_id] = np.ascontiguousarray(X, dtype=np.float32)
+            X = converted[member.data_id]
+        estimator = member.estimator
+        start = time.perf_counter()
+        try:
+            job = estimator._begin_fit(
+                X, member.y, member.sample_weight, estimator.epochs, True, None, False
+            )
+        except Exception as error:  # the same error the member's fit raises
+            done.append((member.key, error, time.perf_counter() - start))
+            continue
+        if (
+            job.engine is None
+            or _many.early_stopping_of(job.engine["callbacks"]) is False
+        ):
+            continue  # fitted as usual, later
+        program = job.engine["program"]
+        if not _batching_pays(program):
+            continue
+        group = (program.key, job.engine["shuffle"])
+        prepared[group].append((member, job, time.perf_counter() - start))
+
+    for entries in prepared.values():
+        size = _cap(entries[0][1].engine["program"], entries, max_batch)
+        for first in range(0, len(entries), size):
+            chunk = entries[first : first + size]
+            if verbose:
+                program = chunk[0][1].engine["program"]
+                layers = "-".join(
+                    map(
+                        str,
+                        (program.n_features, *program.hidden, program.output_units),
+                    )
+                )
+                print(
+                    f"[skmlp] training {len(chunk)} networks {layers} together",
+                    flush=True,
+                )
+            start = time.perf_counter()
+            outcomes = _many.train_many(
+                [m.estimator.model_ for m, _, _ in chunk],
+                [dict(j.engine, X=j.X, n_train=j.n_train) for _, j, _ in chunk],
+                data_ids=[
+                    m.data_id if m.data_id is not None else i
+                    for i, (m, _, _) in enumerate(chunk)
+                ],
+                verbose=max(m.estimator.verbose for m, _, _ in chunk),
+            )
+            share = (time.perf_counter() - start) / len(chunk)
+            for (member, job, before), outcome in zip(chunk, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    done.append((member.key, outcome, before + share))
+                    continue
+                fitted = member.estimator._end_fit(job, outcome)
+                done.append((member.key, fitted, before + share))
+    return done
+
+
+def _batching_pays(program) -> bool:
+    """The fixed rule for where to train together (see docs/performance.md).
+
+    On an accelerator, always: a small network leaves it mostly idle. On a
+    CPU, only networks whose training step is small, where per-step overhead
+    dominates and batching saves it.
+    """
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return True
+    return _step_work(program) <= CPU_BATCH_MAX_WORK
+
+
+def _step_work(program) -> int:
+    widths = (program.n_features, *program.hidden, program.output_units)
+    return program.batch_size * sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+
+
+def _cap(program, entries, max_batch) -> int:
+    """How many members to train together within the memory at hand."""
+    import jax
+
+    floatx = np.dtype(keras.config.floatx()).itemsize
+    n_weights = sum(int(np.prod(s)) for s in program.trainable_shapes())
+    widths = (*program.hidden, program.output_units)
+    rows = max(job.X.shape[0] for _, job, _ in entries)
+    # Weights, gradients, optimizer slots, best-epoch copies and the step's
+    # activations (kept for the backward pass), plus each member's targets,
+    # weights and row indices.
+    per_member = floatx * (6 * n_weights + 4 * program.batch_size * sum(widths))
+    per_member += 4 * rows * (2 + max(program.output_units, 1))
+    device = jax.devices()[0]
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if stats and "bytes_limit" in stats:
+        budget = (stats["bytes_limit"] - stats.get("bytes_in_use", 0)) // 2
+    else:
+        try:
+            budget = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+        except (ValueError, OSError):
+            budget = 1 << 30
+    cap = max(1, int(budget // max(per_member, 1)))
+    return min(cap, max_batch) if max_batch else cap

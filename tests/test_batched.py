@@ -1,0 +1,232 @@
+"""Searches, cross-validation and ensembles that train networks together.
+
+Marked ``backends``: on JAX the fits are batched (the "[skmlp] training N
+networks" lines say so), elsewhere scikit-learn fits them one by one; either
+way the results must be scikit-learn's own.
+"""
+
+import contextlib
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn import ensemble as sk_ensemble
+from sklearn import model_selection as sk
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skmlp import MLPKerasClassifier, MLPKerasRegressor, _batch
+from skmlp._keras import keras
+from skmlp.ensemble import VotingClassifier
+from skmlp.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    cross_val_score,
+    cross_validate,
+)
+
+pytestmark = pytest.mark.backends
+
+BATCHED = _batch.available()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:540] / 16.0, y[:540]
+
+
+def small(**params):
+    defaults = dict(
+        hidden_layer_sizes=(16,), epochs=3, dropout=0.0, random_state=0, batch_size=32
+    )
+    return MLPKerasClassifier(**{**defaults, **params})
+
+
+def run(function, *args, **kwargs):
+    """Call ``function``; return its result and what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = function(*args, **kwargs)
+    return result, out.getvalue()
+
+
+def networks_trained_together(printed: str) -> list[int]:
+    return [
+        int(line.split()[2])
+        for line in printed.splitlines()
+        if line.startswith("[skmlp] training")
+    ]
+
+
+def assert_same_results(ours, theirs, atol=1e-4):
+    assert list(ours) == list(theirs)
+    for key, value in theirs.items():
+        if "time" in key:
+            continue
+        if key == "params":
+            assert ours[key] == value
+        elif np.asarray(value).dtype.kind in "fc":
+            np.testing.assert_allclose(ours[key], value, atol=atol)
+        else:
+            assert [repr(v) for v in ours[key]] == [repr(v) for v in value]
+
+
+def test_grid_search_matches_scikit_learn(digits):
+    X, y = digits
+    grid = {
+        "learning_rate": [1e-3, 1e-2],
+        "hidden_layer_sizes": [(16,), (16, 8)],
+        "dropout": [0.0, 0.2],
+    }
+    ours, printed = run(GridSearchCV(small(), grid, cv=3, verbose=1).fit, X, y)
+    theirs = sk.GridSearchCV(small(), grid, cv=3).fit(X, y)
+    # Same structure, and per-candidate scores within float noise.
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ == pytest.approx(theirs.best_score_, abs=1e-4)
+    assert isinstance(ours.best_estimator_, MLPKerasClassifier)
+    np.testing.assert_allclose(
+        ours.predict_proba(X), theirs.predict_proba(X), atol=1e-4
+    )
+    # Three structures with and without dropout: four programs of 6 fits.
+    assert networks_trained_together(printed) == ([6, 6, 6, 6] if BATCHED else [])
+    assert np.all(ours.cv_results_["mean_fit_time"] > 0)
+
+
+def test_randomized_search_multimetric_refit_and_train_scores(digits):
+    X, y = digits
+    distributions = {"learning_rate": [1e-3, 3e-3, 1e-2], "dropout": [0.0, 0.1]}
+    kwargs = dict(
+        n_iter=4,
+        cv=2,
+        scoring={"acc": "accuracy", "nll": "neg_log_loss"},
+        refit="nll",
+        return_train_score=True,
+    )
+    ours = RandomizedSearchCV(
+        small(), distributions, random_state=np.random.RandomState(3), **kwargs
+    ).fit(X, y)
+    theirs = sk.RandomizedSearchCV(
+        small(), distributions, random_state=np.random.RandomState(3), **kwargs
+    ).fit(X, y)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_index_ == theirs.best_index_
+    assert "max_batch" in ours.get_params() and clone(ours).max_batch is None
+
+
+def test_pipeline_search_with_preprocessing_parameters(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), small())
+    grid = {
+        "standardscaler__with_mean": [True, False],
+        "mlpkerasclassifier__learning_rate": [1e-3, 1e-2],
+    }
+    ours, printed = run(GridSearchCV(pipe, grid, cv=2, verbose=1).fit, X, y)
+    theirs = sk.GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert networks_trained_together(printed) == ([8] if BATCHED else [])
+
+
+def test_cross_validate_and_cross_val_score_match_scikit_learn(digits):
+    X, y = digits
+    weights = np.linspace(0.5, 1.5, len(y))
+    model = small(early_stopping=True, patience=1, epochs=4)
+    kwargs = dict(cv=3, return_train_score=True, params={"sample_weight": weights})
+    ours = cross_validate(model, X, y, **kwargs)
+    theirs = sk.cross_validate(model, X, y, **kwargs)
+    assert_same_results(ours, theirs)
+    np.testing.assert_allclose(
+        cross_val_score(model, X, y, cv=3), sk.cross_val_score(model, X, y, cv=3),
+        atol=1e-4,
+    )  # fmt: skip
+
+
+def test_voting_ensemble_matches_scikit_learn(digits):
+    X, y = digits
+    members = [(f"net{i}", small(random_state=i)) for i in range(3)]
+    ours, printed = run(
+        VotingClassifier(members, voting="soft", verbose=True).fit, X, y
+    )
+    theirs = sk_ensemble.VotingClassifier(members, voting="soft").fit(X, y)
+    np.testing.assert_allclose(
+        ours.predict_proba(X), theirs.predict_proba(X), atol=1e-4
+    )
+    assert networks_trained_together(printed) == ([3] if BATCHED else [])
+
+
+def test_members_train_exactly_as_alone(digits):
+    """Same initial weights, shuffles, dropout and early stopping as one fit."""
+    X, y = digits
+    configs = [
+        dict(learning_rate=1e-2, dropout=0.3, random_state=1),
+        dict(learning_rate=3e-2, dropout=0.1, random_state=2, validation_split=0.2),
+        dict(early_stopping=True, patience=1, epochs=8, learning_rate=0.05),
+        dict(early_stopping=True, patience=3, epochs=8, learning_rate=0.05),
+    ]
+    models = [small(hidden_layer_sizes=(16, 16), **c) for c in configs]
+    alone = [clone(m).fit(X, y) for m in models]
+    search = GridSearchCV(
+        small(hidden_layer_sizes=(16, 16)),
+        [{k: [v] for k, v in c.items()} for c in configs],
+        cv=[(np.arange(len(y)), np.arange(10))],
+        refit=False,
+    )
+    keys = []
+
+    def keep(estimator, X, y):
+        keys.append(estimator)
+        return 0.0
+
+    search.set_params(scoring=keep).fit(X, y)
+    for model, fitted in zip(alone, keys, strict=True):
+        assert fitted.history_.keys() == model.history_.keys()
+        assert fitted.n_iter_ == model.n_iter_
+        for a, b in zip(
+            fitted.model_.get_weights(), model.model_.get_weights(), strict=True
+        ):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    assert alone[2].n_iter_ < 8  # early stopping did stop it
+
+
+def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits):
+    X, y = digits
+    y = y.astype(float)
+    model = MLPKerasRegressor(
+        hidden_layer_sizes=(8,), epochs=2, optimizer="sgd", random_state=0
+    )
+    grid = {"learning_rate": [1e-3, 1e6]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GridSearchCV(model, grid, cv=2).fit(X, y)
+        theirs = sk.GridSearchCV(model, grid, cv=2).fit(X, y)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert np.isnan(ours.cv_results_["mean_test_score"][1])
+    assert np.isfinite(ours.cv_results_["mean_test_score"][0])
+
+
+def test_max_batch_and_parallel_workers(digits):
+    X, y = digits
+    grid = {"learning_rate": [1e-3, 2e-3, 3e-3, 4e-3, 5e-3]}
+    ours, printed = run(
+        GridSearchCV(small(), grid, cv=2, max_batch=4, verbose=1).fit, X, y
+    )
+    assert networks_trained_together(printed) == ([4, 4, 2] if BATCHED else [])
+    with joblib.parallel_config(backend="threading"):
+        parallel = GridSearchCV(small(), grid, cv=2, n_jobs=2).fit(X, y)
+    assert_same_results(parallel.cv_results_, ours.cv_results_)
+
+
+def test_what_cannot_batch_is_fitted_by_scikit_learn(digits):
+    X, y = digits
+    batch_hook = keras.callbacks.LambdaCallback(on_batch_end=lambda batch, logs=None: None)
+    grid = {"learning_rate": [1e-3, 1e-2]}
+    for model in (small(callbacks=[batch_hook]), small(engine="keras")):
+        ours, printed = run(GridSearchCV(model, grid, cv=2, verbose=1).fit, X, y)
+        theirs = sk.GridSearchCV(model, grid, cv=2).fit(X, y)
+        assert networks_trained_together(printed) == []
+        assert_same_results(ours.cv_results_, theirs.cv_results_)
