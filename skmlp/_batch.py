@@ -298,7 +298,9 @@ def _batching_pays(program) -> bool:
 
 def _step_work(program) -> int:
     widths = (program.n_features, *program.hidden, program.output_units)
-    return program.batch_size * sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    return program.batch_size * sum(
+        a * b for a, b in zip(widths[:-1], widths[1:], strict=True)
+    )
 
 
 def _cap(program, entries, max_batch) -> int:

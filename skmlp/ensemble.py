@@ -21,16 +21,20 @@ from .model_selection import _final_step
 __all__ = ["VotingClassifier"]
 
 
-class VotingClassifier(_sk.VotingClassifier):
-    __doc__ = (_sk.VotingClassifier.__doc__ or "").split("\n")[0] + """
+_DOC = """
 
     skmlp's version (see ``skmlp.ensemble``): members that are skmlp networks
-    of one structure train together on the JAX backend.
+    of one structure train together on the JAX backend. Parameters,
+    attributes and methods are scikit-learn's, plus:
 
     max_batch : int, default=None
         At most this many networks trained together (None: as many as the
         device's or host's memory allows).
 """
+
+
+class VotingClassifier(_sk.VotingClassifier):
+    __doc__ = (_sk.VotingClassifier.__doc__ or "").split("\n")[0] + _DOC
 
     def __init__(
         self,

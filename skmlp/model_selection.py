@@ -169,6 +169,7 @@ _SEARCH_DOC = """
     skmlp's version (see ``skmlp.model_selection``): on the JAX backend the
     (candidate, fold) fits of an skmlp network that share a structure train
     together as one compiled program; results are scikit-learn's own.
+    Parameters, attributes and methods are scikit-learn's, plus:
 
     max_batch : int, default=None
         At most this many networks trained together (None: as many as the

@@ -223,7 +223,9 @@ def test_max_batch_and_parallel_workers(digits):
 
 def test_what_cannot_batch_is_fitted_by_scikit_learn(digits):
     X, y = digits
-    batch_hook = keras.callbacks.LambdaCallback(on_batch_end=lambda batch, logs=None: None)
+    batch_hook = keras.callbacks.LambdaCallback(
+        on_batch_end=lambda batch, logs=None: None
+    )
     grid = {"learning_rate": [1e-3, 1e-2]}
     for model in (small(callbacks=[batch_hook]), small(engine="keras")):
         ours, printed = run(GridSearchCV(model, grid, cv=2, verbose=1).fit, X, y)

@@ -93,9 +93,7 @@ class Trainer:
         # functions mapped over stacked weights, data rows and seeds; the
         # data set itself (X) is shared, each member reading its own rows.
         self.epoch_many = jax.jit(
-            jax.vmap(
-                self._epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0, 0, 0, None)
-            ),
+            jax.vmap(self._epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0, 0, 0, None)),
             static_argnums=(10,),
         )
         self.evaluate_many = jax.jit(

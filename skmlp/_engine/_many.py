@@ -62,7 +62,9 @@ def _select(mask, new, old):
 
 
 def _stack(arrays_per_member):
-    return [jnp.asarray(np.stack(values)) for values in zip(*arrays_per_member, strict=True)]
+    return [
+        jnp.asarray(np.stack(values)) for values in zip(*arrays_per_member, strict=True)
+    ]
 
 
 class _Rows:
