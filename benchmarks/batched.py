@@ -176,6 +176,14 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", nargs=2)
     parser.add_argument("--arg", default="")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--cases", nargs="+", help="run only these cases")
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        default=["digits:32", "digits:256-256", "mnist10k:64", "mnist10k:128-128",
+                 "mnist10k:256-256", "mnist10k:512-512", "mnist10k:1024-1024"],
+        help="calibrate: DATA:LAYERS",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(*args.worker, args.data, args.arg)))
@@ -184,6 +192,8 @@ def main(argv=None) -> int:
     sections = ["digits"] + ([] if args.quick else ["search", "vote"])
     if not args.gpu:
         sections.append("calibrate")
+    if args.cases:
+        sections = args.cases
     for case in sections:
         if case == "digits":
             results[case] = _compare(
@@ -198,12 +208,11 @@ def main(argv=None) -> int:
                 case, ["batched", "one-by-one", "one"], args.data, args.repeats
             )
         else:
-            shapes = ["digits:32", "digits:256-256", "mnist10k:64", "mnist10k:128-128"]
             results[case] = {
                 shape: _compare(
                     case, ["batched", "one-by-one"], args.data, args.repeats, shape
                 )
-                for shape in shapes
+                for shape in args.shapes
             }
         print(json.dumps({case: results[case]}, indent=1), flush=True)
     if args.out:

@@ -32,7 +32,7 @@ for key, clf in networks.items():
     if args.quick:
         clf.set_params(epochs=1)
     clf.fit(X_train, y_train)
-    print(f"{key}: test accuracy {clf.score(X_test, y_test):.4f} (labs: {get_experiment(key).published}); "
+    print(f"{key}: test accuracy {clf.score(X_test, y_test):.4f} (labs: {get_experiment(key).published_text}); "
           f"TensorBoard run {clf.tensorboard_log_dir_}")  # fmt: skip
 
 display = plotting.plot_confusion_matrix(networks["D3"], X_test, y_test)

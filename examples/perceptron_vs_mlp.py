@@ -40,7 +40,7 @@ for key, clf in networks.items():
     clf.fit(X_train, y_train)
     accuracy = clf.score(X_test, y_test)
     print(
-        f"{key}: test accuracy {accuracy:.4f} (labs: {get_experiment(key).published})"
+        f"{key}: test accuracy {accuracy:.4f} (labs: {get_experiment(key).published_text})"
     )
     fig, _ = plotting.plot_history(clf)
     fig.savefig(args.output / f"history_{key}.png")

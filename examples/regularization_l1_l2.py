@@ -26,10 +26,10 @@ regularised = MLPKerasClassifier(
 )
 regularised.fit(X_train, y_train)
 print(
-    f"A2 without penalties: {plain.score(X_test, y_test):.4f} (labs: {get_experiment('A2').published})"
+    f"A2 without penalties: {plain.score(X_test, y_test):.4f} (labs: {get_experiment('A2').published_text})"
 )
 print(
-    f"B1 with L1/L2:        {regularised.score(X_test, y_test):.4f} (labs: {get_experiment('B1').published})"
+    f"B1 with L1/L2:        {regularised.score(X_test, y_test):.4f} (labs: {get_experiment('B1').published_text})"
 )
 fig, _ = plotting.plot_history(regularised)
 fig.savefig(args.output / "history_B1.png")

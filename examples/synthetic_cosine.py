@@ -16,8 +16,10 @@ from skmlp.labs import get_experiment
 
 args = parse_args(__doc__, mnist=False)
 
-# Rows are shuffled (make_cosine_classes' default): Keras' validation_split
-# takes the last rows, which would otherwise all be class 1.
+# Rows are shuffled here (make_cosine_classes' default), so that the
+# validation rows hold both classes. The lab itself stacks class 0 before
+# class 1 without shuffling, so its validation rows are all class 1;
+# ``skmlp labs --only S1 S2`` reproduces that.
 X, y = make_cosine_classes(1000, random_state=42)
 lab = dict(
     epochs=10, batch_size=32, validation_split=0.2, dropout=0.0, random_state=1
@@ -34,7 +36,7 @@ for (key, clf), ax in zip(networks.items(), axes, strict=True):
     if args.quick:
         clf.set_params(epochs=2)
     clf.fit(X, y)
-    published = get_experiment(key).published if key in ("S1", "S2") else "-"
+    published = get_experiment(key).published_text if key in ("S1", "S2") else "-"
     val = clf.history_.get("val_accuracy", [float("nan")])[-1]
     print(
         f"{key}: validation accuracy {val:.4f}, training accuracy {clf.score(X, y):.4f} (labs: {published})"

@@ -24,6 +24,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from sklearn.base import clone
 
 from ._keras import keras
 
@@ -209,6 +210,22 @@ def _tasks(members: list[Member], n_jobs) -> list[list[Member]]:
         largest = tasks.pop()
         tasks += [largest[::2], largest[1::2]]
     return tasks
+
+
+def fit_all(estimators, X, y, sample_weight=None, *, max_batch=None, verbose=0):
+    """Fit every estimator on the same data; networks of one structure together.
+
+    Equivalent to ``[e.fit(X, y, sample_weight) for e in estimators]`` (each
+    estimator is fitted in place and returned), batched where ``available``.
+    """
+    if available():
+        members = [
+            Member(clone(e), X, y, sample_weight, data_id="X") for e in estimators
+        ]
+        store, _ = fit_members(members, max_batch=max_batch, verbose=verbose)
+        with serving(store):
+            return [e.fit(X, y, sample_weight=sample_weight) for e in estimators]
+    return [e.fit(X, y, sample_weight=sample_weight) for e in estimators]
 
 
 def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:

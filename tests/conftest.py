@@ -25,6 +25,13 @@ MNIST_DIR = Path(os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/m
 HAVE_MNIST = (MNIST_DIR / "train-images-idx3-ubyte.gz").exists()
 
 
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No cached MNIST and no reachable mirror: what a machine offline sees."""
+    monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("SKMLP_MNIST_MIRRORS", "http://127.0.0.1:9/")
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The real MNIST IDX files (../shared/data/mnist or $SKMLP_TEST_MNIST)."""

@@ -9,13 +9,6 @@ from skmlp.cli import main
 from skmlp.datasets._mnist import SAMPLE_FALLBACK
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No cached MNIST and no reachable mirror: what a machine offline sees."""
-    monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "cache"))
-    monkeypatch.setenv("SKMLP_MNIST_MIRRORS", "http://127.0.0.1:9/")
-
-
 def test_train_on_real_mnist_saves_model_and_pictures(mnist_dir, tmp_path, capsys):
     import numpy as np
 
@@ -108,23 +101,6 @@ def test_grid_prints_ranked_table_and_saves_csv(offline, tmp_path, capsys):
         table["rank_test_score"]
     )
     assert {"param_hidden_layer_sizes", "param_activation"} <= set(table.columns)
-
-
-def test_labs_quick_runs_every_experiment_and_writes_the_table(
-    offline, tmp_path, capsys
-):
-    from skmlp.labs import EXPERIMENTS
-
-    markdown = tmp_path / "labs.md"
-    status = main(
-        ["labs", "--quick", "--dataset", "sample", "--markdown", str(markdown)]
-    )
-    assert status == 0
-    text = markdown.read_text()
-    for experiment in EXPERIMENTS:
-        assert f"| {experiment.key} | {experiment.lab} |" in text
-    assert "| A2 | perceptron vs MLP |" in text and "| 0.9766 |" in text
-    assert "Notes:" in text and "skmlp labs --quick" in text
 
 
 @pytest.mark.parametrize(
