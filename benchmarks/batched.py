@@ -15,8 +15,9 @@ contenders interleaved. Cases:
   (one fit at a time on the compiled engine); fresh process and again.
 - ``digits``: a 24-fit grid (8 candidates x 3 folds, 10 epochs) on digits:
   batched, one by one on the engine, and scikit-learn's ``MLPClassifier``.
-- ``vote``: a soft vote of three (256, 256) networks, 5 epochs on MNIST:
-  skmlp's ``VotingClassifier`` against scikit-learn's and one network alone.
+- ``vote``: the labs' ensemble (E7: three 4x50 sigmoid networks, SGD,
+  batch 32, raw pixels, full MNIST), 2 epochs (``--vote-epochs``): skmlp's
+  ``VotingClassifier`` against scikit-learn's and one network alone.
 - ``calibrate`` (CPU): 8 networks of one size trained together against the
   same 8 one after another, for several step sizes; sets
   ``skmlp._batch.CPU_BATCH_MAX_WORK``.
@@ -52,6 +53,12 @@ def _data(name, data_dir):
     if name == "mnist10k":
         return X[:10000], y[:10000]
     return np.ascontiguousarray(X), y
+
+
+def _raw_mnist(data_dir):
+    from skmlp.datasets import load_mnist
+
+    return load_mnist(data_dir)[0]
 
 
 def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
@@ -98,10 +105,12 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
     if case == "vote":
         from sklearn.ensemble import VotingClassifier
 
-        X, y = _data("mnist", data_dir)
-        members = [
-            (f"n{i}", MLPKerasClassifier(epochs=5, random_state=i)) for i in range(3)
-        ]
+        from skmlp import labs
+
+        e7 = labs.get_experiment("E7")
+        X, y, _, _ = labs.prepare_data(e7, (_raw_mnist(data_dir), None))
+        epochs = int(arg or 2)
+        members = labs.make_estimator(e7, epochs=epochs).estimators
         for _ in range(2):
             start = time.perf_counter()
             if contender == "one":
@@ -177,6 +186,7 @@ def main(argv=None) -> int:
     parser.add_argument("--arg", default="")
     parser.add_argument("--out", default=None)
     parser.add_argument("--cases", nargs="+", help="run only these cases")
+    parser.add_argument("--vote-epochs", type=int, default=2)
     parser.add_argument(
         "--shapes",
         nargs="+",
@@ -205,8 +215,9 @@ def main(argv=None) -> int:
             )
         elif case == "vote":
             results[case] = _compare(
-                case, ["batched", "one-by-one", "one"], args.data, args.repeats
-            )
+                case, ["batched", "one-by-one", "one"], args.data, args.repeats,
+                str(args.vote_epochs),
+            )  # fmt: skip
         else:
             results[case] = {
                 shape: _compare(

@@ -32,11 +32,13 @@ _STORE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
     "skmlp_prefitted", default=None
 )
 
-# Below this much arithmetic per training step (multiply-adds per member), a
-# CPU trains vmapped networks faster than one after another: the saving in
-# per-step overhead outweighs batched matrix products' lower efficiency
-# there. Calibrated with benchmarks/batched.py (see docs/performance.md).
-CPU_BATCH_MAX_WORK = 4_000_000
+# Up to this much arithmetic per training step (multiply-adds per network:
+# batch size x the weights of the Dense layers), a CPU trains networks faster
+# together than one after another: the saving in per-step overhead outweighs
+# batched matrix products' lower efficiency there. Measured with
+# benchmarks/batched.py on 2 cores (docs/performance.md): 8 networks at 15M
+# train 1.3x faster together, at 34M 1.45x slower.
+CPU_BATCH_MAX_WORK = 20_000_000
 
 
 def fingerprint(data) -> Any:
