@@ -11,6 +11,9 @@ from pathlib import Path
 
 import skmlp
 import skmlp.datasets
+import skmlp.ensemble
+import skmlp.labs
+import skmlp.model_selection
 import skmlp.plotting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +23,20 @@ SECTIONS = {
         getattr(skmlp.datasets, name)
         for name in skmlp.datasets.__all__
         if name != "MNIST_MIRRORS"
+    ],
+    "skmlp.model_selection": [
+        getattr(skmlp.model_selection, name) for name in skmlp.model_selection.__all__
+    ],
+    "skmlp.ensemble": [skmlp.ensemble.VotingClassifier],
+    "skmlp.labs": [
+        skmlp.labs.Experiment,
+        skmlp.labs.get_experiment,
+        skmlp.labs.make_estimator,
+        skmlp.labs.prepare_data,
+        skmlp.labs.run_experiment,
+        skmlp.labs.run_experiments,
+        skmlp.labs.summarize,
+        skmlp.labs.render_page,
     ],
     "skmlp.plotting": [
         skmlp.plotting.plot_history,
