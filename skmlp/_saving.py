@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._engine._predict import Predictor
+from ._files import atomic_path
 from ._keras import keras
 from .estimators import MLPKerasClassifier, MLPKerasRegressor
 
@@ -93,20 +94,12 @@ def save_estimator(estimator, path) -> None:
         model_file = Path(tmp) / "model.keras"
         estimator.model_.save(model_file)
         # Written beside the target and renamed: never half a file at `path`.
-        fd, partial = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            with (
-                os.fdopen(fd, "wb") as raw,
-                zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive,
-            ):
-                archive.writestr("estimator.json", json.dumps(meta, indent=1))
-                archive.write(model_file, "model.keras")
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        with (
+            atomic_path(path) as partial,
+            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            archive.writestr("estimator.json", json.dumps(meta, indent=1))
+            archive.write(model_file, "model.keras")
 
 
 def load(path: str | os.PathLike):

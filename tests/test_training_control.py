@@ -150,7 +150,7 @@ def test_save_and_load_in_another_process(digits, tmp_path):
         epochs=3, optimizer__beta_1=0.85, dropout=0.1, batch_normalization=True, **FAST
     )
     clf.fit(X, labels)
-    clf.save(tmp_path / "digits.skmlp")
+    clf.save(str(tmp_path / "digits.skmlp"))  # a str, as the user guide does
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "expected.npy", clf.predict_proba(X))
     script = textwrap.dedent(
