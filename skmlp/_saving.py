@@ -128,23 +128,93 @@ def load(path: str | os.PathLike):
             raise ValueError(
                 f"{path} is not an skmlp file (estimator.json or model.keras missing)."
             )
-        meta = json.loads(archive.read("estimator.json"))
+        meta = json.loads(_read_member(archive, "estimator.json", path))
         if meta.get("format") != _FORMAT or meta.get("class") not in _CLASSES:
             raise ValueError(
                 f"{path}: unsupported skmlp file (format {meta.get('format')}, class {meta.get('class')})."
             )
-        archive.extract("model.keras", tmp)
-        model = keras.saving.load_model(Path(tmp) / "model.keras", safe_mode=True)
+        model_file = Path(tmp) / "model.keras"
+        model_file.write_bytes(_read_member(archive, "model.keras", path))
+        _check_network_config(model_file, path)
+        model = keras.saving.load_model(model_file, safe_mode=True)
     params = {name: _decode_param(value) for name, value in meta["params"].items()}
     estimator = _CLASSES[meta["class"]](**params)
     for name, value in meta["fitted"].items():
         setattr(estimator, name, value)
     for name, encoded in meta["arrays"].items():
-        setattr(
-            estimator,
-            name,
-            np.asarray(encoded["values"], dtype=np.dtype(encoded["dtype"])),
-        )
+        setattr(estimator, name, _decode_array(encoded, path))
     estimator.model_ = model
     estimator._predictor = Predictor(model)
     return estimator
+
+
+# Bounds on what a saved file may make load() read: far above any skmlp
+# network's (a 10x4096 MLP is about 700 MB of weights), far below a bomb.
+_MAX_MEMBER_BYTES = {"estimator.json": 64 << 20, "model.keras": 4 << 30}
+_MAX_CONFIG_BYTES = 64 << 20
+# What an skmlp network's Keras config may name: Keras' own modules only,
+# and nothing that carries code.
+_CODE_CLASSES = {"Lambda", "function", "__lambda__", "TFOpLambda"}
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, path) -> bytes:
+    """A member's bytes, refusing more than ``_MAX_MEMBER_BYTES`` (zip bombs)."""
+    limit = _MAX_MEMBER_BYTES[name]
+    if archive.getinfo(name).file_size > limit:
+        raise ValueError(f"{path}: {name} is larger than an skmlp file can hold.")
+    with archive.open(name) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path}: {name} is larger than an skmlp file can hold.")
+    return data
+
+
+def _check_network_config(model_file: Path, path) -> None:
+    """Refuse a network whose config names code or a module outside Keras.
+
+    Keras' safe mode is process-wide state (``enable_unsafe_deserialization``
+    turns it off for everyone) and older Keras releases let a config import
+    any module; an skmlp network needs neither, so this check does not rely
+    on them.
+    """
+    with zipfile.ZipFile(model_file) as inner:
+        if "config.json" not in inner.namelist():
+            raise ValueError(f"{path}: the network has no config.json.")
+        if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
+            raise ValueError(f"{path}: the network's config is too large.")
+        config = json.loads(inner.read("config.json"))
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            module = node.get("module")
+            if node.get("class_name") in _CODE_CLASSES or (
+                isinstance(module, str)
+                and module != "keras"
+                and not module.startswith("keras.")
+            ):
+                raise ValueError(
+                    f"{path}: refusing to load a network that names "
+                    f"{module or 'keras'}.{node.get('class_name')}; skmlp files hold "
+                    f"only Keras' own layers, initializers, regularizers, losses and "
+                    f"optimizers."
+                )
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+
+
+def _decode_array(encoded: dict, path) -> np.ndarray:
+    """An array saved by ``_encode_array``, in a dtype an estimator can have."""
+    dtype = np.dtype(encoded["dtype"])
+    values = encoded["values"]
+    if dtype.kind == "U":  # as wide as the strings are, whatever the file says
+        return np.asarray(values, dtype=str)
+    if dtype.kind == "O":  # JSON values: strings and numbers
+        return np.array(values, dtype=object)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"{path}: unsupported array type {dtype}.")
+    return np.asarray(values, dtype=dtype)

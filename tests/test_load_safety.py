@@ -1,0 +1,121 @@
+"""skmlp.load treats a file as untrusted: no code, no modules, no bombs."""
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import skmlp
+from skmlp import MLPKerasClassifier
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, digits):
+    X, y = digits
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                       "eight", "nine"])[y]  # fmt: skip
+    clf = MLPKerasClassifier((8,), epochs=1, random_state=0).fit(X, labels)
+    path = tmp_path_factory.mktemp("saved") / "clf.skmlp"
+    clf.save(path)
+    return path
+
+
+def rewrite(source, target, *, estimator=None, config=None, extra=None):
+    """A copy of a saved file with its estimator.json or network config changed."""
+    with zipfile.ZipFile(source) as archive:
+        meta = json.loads(archive.read("estimator.json"))
+        network = archive.read("model.keras")
+    if estimator is not None:
+        estimator(meta)
+    if config is not None:
+        inner_in = zipfile.ZipFile(io.BytesIO(network))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as inner_out:
+            for name in inner_in.namelist():
+                data = inner_in.read(name)
+                if name == "config.json":
+                    data = json.dumps(config(json.loads(data))).encode()
+                inner_out.writestr(name, data)
+        network = buffer.getvalue()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.writestr("model.keras", network)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return target
+
+
+def test_a_saved_estimator_loads_with_its_string_classes(saved, digits):
+    clf = skmlp.load(saved)
+    assert clf.classes_.tolist()[:2] == ["eight", "five"]
+    assert clf.predict(digits[0][:3]).dtype.kind == "U"
+
+
+def first_layer(config):
+    return config["config"]["layers"][1]
+
+
+def test_a_config_naming_another_module_is_refused(saved, tmp_path):
+    def evil(config):
+        first_layer(config).update({"module": "this", "class_name": "s"})
+        return config
+
+    bad = rewrite(saved, tmp_path / "bad.skmlp", config=evil)
+    with pytest.raises(
+        ValueError, match="refusing to load a network that names this.s"
+    ):
+        skmlp.load(bad)
+
+
+def test_a_lambda_layer_is_refused_even_with_unsafe_deserialization_on(saved, tmp_path):
+    def evil(config):
+        layer = first_layer(config)
+        layer.update({"class_name": "Lambda", "module": "keras.layers"})
+        layer["config"]["function"] = {
+            "class_name": "__lambda__",
+            "config": {"code": "print('pwned')", "defaults": None, "closure": None},
+        }
+        return config
+
+    bad = rewrite(saved, tmp_path / "lambda.skmlp", config=evil)
+    script = (
+        "import keras, skmlp\n"
+        "keras.config.enable_unsafe_deserialization()\n"
+        f"try:\n    skmlp.load({str(bad)!r})\n"
+        "except ValueError as e:\n    print('refused:', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert "refused: " in out.stdout and "refusing to load" in out.stdout, out.stderr[
+        -2000:
+    ]
+    assert "pwned" not in out.stdout
+
+
+def test_an_oversized_estimator_json_is_refused_before_it_is_read(saved, tmp_path):
+    def huge(meta):
+        meta["padding"] = " " * (65 << 20)  # compresses to almost nothing
+
+    bad = rewrite(saved, tmp_path / "bomb.skmlp", estimator=huge)
+    assert bad.stat().st_size < 1 << 20
+    with pytest.raises(ValueError, match="larger than an skmlp file can hold"):
+        skmlp.load(bad)
+
+
+def test_a_dtype_edit_cannot_allocate_gigabytes(saved, tmp_path):
+    def wide(meta):
+        meta["arrays"]["classes_"]["dtype"] = "<U250000000"
+
+    clf = skmlp.load(rewrite(saved, tmp_path / "wide.skmlp", estimator=wide))
+    assert clf.classes_.dtype.itemsize <= 4 * len("eight")
+
+    def code(meta):
+        meta["arrays"]["classes_"]["dtype"] = "|V8"
+
+    with pytest.raises(ValueError, match="unsupported array type"):
+        skmlp.load(rewrite(saved, tmp_path / "void.skmlp", estimator=code))
