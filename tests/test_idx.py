@@ -83,8 +83,10 @@ def test_header_claiming_2_to_32_images_allocates_nothing(tmp_path, compress):
     header = b"\x00\x00\x08\x03" + struct.pack(">III", 2**32 - 1, 28, 28)
     path = _write(tmp_path / "huge.idx", header + bytes(28 * 28), compress)
     tracemalloc.start()
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(ValueError, match="more than max_bytes"):
         load_idx(path)
+    with pytest.raises(ValueError, match="truncated"):
+        load_idx(path, max_bytes=2**50)  # allowed, but the bytes are not there
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 16 * 2**20  # the claim was 3.4 TB
@@ -105,3 +107,63 @@ def test_real_mnist_reads_fast_enough_to_matter(mnist_dir):
     elapsed = time.perf_counter() - start
     assert images.shape == (60000, 28, 28) and images.dtype == np.uint8
     assert elapsed < 5  # generous for a loaded CI machine; about 0.2 s here
+
+
+def test_a_header_declaring_more_than_max_bytes_is_refused_unread(tmp_path):
+    # A gzip bomb: 4 MB that inflates to 400 MB of zeros, honestly declared.
+    path = tmp_path / "bomb.idx.gz"
+    header = b"\x00\x00\x08\x01" + (400 << 20).to_bytes(4, "big")
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header)
+        for _ in range(400):
+            f.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError, match=r"bomb.idx.gz.*more than max_bytes=104857600"
+        ):
+            load_idx(path, max_bytes=100 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+    assert load_idx(path, max_bytes=500 << 20).shape == (400 << 20,)
+
+
+def test_byte_order_is_fixed_in_place(tmp_path):
+    array = np.arange(1 << 20, dtype=np.float64)  # 8 MB
+    path = tmp_path / "f8.idx"
+    save_idx(path, array)
+    tracemalloc.start()
+    try:
+        loaded = load_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(loaded, array)
+    assert peak < 1.7 * array.nbytes  # the data once, plus a read chunk
+
+
+def test_fuzzed_files_load_or_raise_a_value_error_naming_the_file(tmp_path):
+    rng = np.random.default_rng(0)
+    good = tmp_path / "good.idx.gz"
+    save_idx(good, rng.integers(0, 256, (20, 7, 7), dtype=np.uint8))
+    original = good.read_bytes()
+    for i in range(300):
+        data = bytearray(original)
+        for _ in range(rng.integers(1, 4)):
+            kind = rng.integers(3)
+            if kind == 0:  # flip a byte
+                position = rng.integers(len(data))
+                data[position] ^= int(rng.integers(1, 256))
+            elif kind == 1:  # truncate
+                del data[rng.integers(1, len(data)) :]
+            else:  # insert garbage
+                position = rng.integers(len(data))
+                data[position:position] = rng.bytes(int(rng.integers(1, 9)))
+        path = tmp_path / f"fuzz{i}.idx.gz"
+        path.write_bytes(bytes(data))
+        try:
+            load_idx(path)
+        except ValueError as error:
+            assert f"fuzz{i}.idx.gz" in str(error), error

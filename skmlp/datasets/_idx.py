@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,10 @@ IDX_TYPES = {
 _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22  # bytes read at a time, so a lying header costs nothing
+# load_idx's default bound on the data it reads: 20 times MNIST's largest file.
+MAX_BYTES = 1 << 30
+# What a corrupt gzip stream raises, from the gzip module or zlib below it.
+_GZIP_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 
 def _open(path: Path):
@@ -43,7 +48,7 @@ def _read_exactly(stream, n_bytes: int, path: Path) -> bytearray:
     while len(data) < n_bytes:
         try:
             chunk = stream.read(min(_CHUNK, n_bytes - len(data)))
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except _GZIP_ERRORS as exc:
             raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
         if not chunk:
             raise ValueError(
@@ -65,7 +70,7 @@ def read_idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]
 def _parse_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     try:
         magic = stream.read(4)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except _GZIP_ERRORS as exc:
         raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
     if len(magic) < 4 or magic[:2] != b"\x00\x00":
         raise ValueError(
@@ -83,7 +88,7 @@ def _parse_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     return IDX_TYPES[code], tuple(shape)
 
 
-def load_idx(path: str | os.PathLike) -> np.ndarray:
+def load_idx(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Read an IDX file, plain or gzip-compressed, into a NumPy array.
 
     Parameters
@@ -91,6 +96,10 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     path : str or path-like
         The file, e.g. ``train-images-idx3-ubyte.gz``. Compression is detected
         from the content, not the name.
+    max_bytes : int, default=2**30
+        The most data the header may declare (MNIST's largest file holds 47
+        MB); a file declaring more is refused before anything is read or
+        decompressed. Raise it for larger data sets.
 
     Returns
     -------
@@ -101,10 +110,12 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        Naming the file, when the magic number or type code is bad, or the
-        data is shorter or longer than the header declares. A header that
-        claims more data than the file holds is rejected before anything of
-        that size is allocated.
+        Naming the file, when the magic number or type code is bad, the
+        gzip stream is corrupt, the header declares more than ``max_bytes``,
+        or the data is shorter or longer than the header declares. A header
+        that claims more data than the file holds is rejected before anything
+        of that size is allocated; memory peaks at the data's size plus a
+        4 MB chunk.
 
     Examples
     --------
@@ -121,6 +132,12 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     with stream:
         dtype, shape = _parse_header(stream, path)
         n_bytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if n_bytes > max_bytes:
+            raise ValueError(
+                f"{path}: the header declares shape {shape}, {n_bytes} bytes of "
+                f"data, more than max_bytes={max_bytes}; pass a larger max_bytes "
+                f"if the file is trusted."
+            )
         if not compressed:
             available = path.stat().st_size - 4 - 4 * len(shape)
             if available != n_bytes:
@@ -132,17 +149,18 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         data = _read_exactly(stream, n_bytes, path)
         try:
             extra = stream.read(1)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except _GZIP_ERRORS as exc:
             raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
         if extra:
             raise ValueError(
                 f"{path}: trailing bytes: data goes on past the {n_bytes} bytes "
                 f"that shape {shape} declares."
             )
+    # Writable: it wraps our own bytearray, so byte order is fixed in place.
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
-    if dtype.itemsize == 1:
-        return array  # writable already: it wraps our own bytearray
-    return array.astype(dtype.newbyteorder("="))
+    if dtype.isnative:
+        return array
+    return array.byteswap(inplace=True).view(dtype.newbyteorder("="))
 
 
 def save_idx(path: str | os.PathLike, array) -> None:
