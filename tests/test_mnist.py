@@ -118,7 +118,9 @@ def mirror(mnist_dir):
 
 def _cache_files(home):
     folder = home / "mnist"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def test_fetch_falls_back_to_the_next_mirror_then_uses_the_cache(tmp_path, mirror):
@@ -145,6 +147,38 @@ def test_failed_download_leaves_nothing_behind(tmp_path, mirror, kind, message):
         fetch_mnist(tmp_path, mirrors=[f"{base}/{kind}/"])
     assert str(tmp_path / "mnist") in str(info.value)  # says where to put the files
     assert _cache_files(tmp_path) == []
+
+
+def test_a_cached_file_of_other_content_is_fetched_again(tmp_path, mirror):
+    from skmlp.datasets import save_idx
+
+    base, requests = mirror
+    fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    labels = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
+    save_idx(labels, np.zeros(60000, np.uint8))  # valid IDX, wrong content
+    (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"garbage")
+    requests.clear()
+    (_, y_train), (X_test, _) = fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9] and X_test.shape == (10000, 28, 28)
+    assert sorted(requests) == [
+        "/good/t10k-images-idx3-ubyte.gz",
+        "/good/train-labels-idx1-ubyte.gz",
+    ]
+    requests.clear()
+    fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    assert requests == []
+    save_idx(labels, np.zeros(60000, np.uint8))
+    with pytest.raises(
+        OSError, match="did not match MNIST's checksum and downloads are off"
+    ):
+        fetch_mnist(tmp_path, download_if_missing=False)
+
+
+def test_an_unusable_cache_folder_is_named(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(OSError, match="not-a-folder.*as skmlp's data cache"):
+        fetch_mnist(blocker, download_if_missing=False)
 
 
 def test_offline_with_nothing_cached_says_where_to_put_the_files(tmp_path, monkeypatch):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import json
 import os
+import time
 import urllib.error
 import urllib.request
 import warnings
+import zlib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -36,6 +39,15 @@ MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 _MIRRORS_ENV = "SKMLP_MNIST_MIRRORS"
+# A download is given up after this long in all, or this many bytes (the
+# largest file is 9.9 MB compressed, 47 MB not).
+_DOWNLOAD_DEADLINE = 900.0
+_DOWNLOAD_MAX_BYTES = 64 << 20
+# Files of the cache whose SHA-256 was checked, with the size and mtime they
+# had then: a file that still has them is not hashed again.
+_VERIFIED = ".verified.json"
+# A partial download older than this is left over from a killed process.
+_STALE_PART_SECONDS = 3600
 _DATA_HOME_ENV = "SKMLP_DATA"
 
 
@@ -222,6 +234,7 @@ def _sha256_of_content(path: Path) -> str:
 
 def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> None:
     """Download ``url`` to ``target`` atomically, or leave nothing behind."""
+    deadline = time.monotonic() + _DOWNLOAD_DEADLINE
     with atomic_path(target) as tmp:
         with (
             open(tmp, "wb") as out,
@@ -232,13 +245,17 @@ def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> N
             while chunk := response.read(1 << 20):
                 out.write(chunk)
                 received += len(chunk)
+                if received > _DOWNLOAD_MAX_BYTES:
+                    raise OSError(f"more than {_DOWNLOAD_MAX_BYTES} bytes: not MNIST")
+                if time.monotonic() > deadline:
+                    raise OSError(f"gave up after {_DOWNLOAD_DEADLINE:.0f} s")
         if expected_length is not None and received != int(expected_length):
             raise OSError(
                 f"transfer cut off after {received} of {expected_length} bytes"
             )
         try:
             actual = _sha256_of_content(tmp)
-        except (OSError, EOFError) as exc:  # a gzip cut off or mangled
+        except (OSError, EOFError, zlib.error) as exc:  # a gzip cut off or mangled
             raise OSError(f"corrupt download ({exc})") from None
         if actual != expected_sha256:
             raise OSError(
@@ -260,7 +277,10 @@ def fetch_mnist(
     every mirror in turn; a download is written under a temporary name and
     moved into the cache only once the SHA-256 of its decompressed content
     matches MNIST's, so an interrupted or corrupted download never leaves a
-    file that a later call would trust.
+    file that a later call would trust. Cached files are checked against the
+    same checksums (once per file: its size and modification time are
+    remembered) and fetched again if they do not match. A download is
+    abandoned after 15 minutes or 64 MB.
 
     Parameters
     ----------
@@ -289,19 +309,25 @@ def fetch_mnist(
         When a file is neither cached nor downloadable; the message says
         where to put the files by hand.
     """
-    folder = get_data_home(data_home) / "mnist"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _cache_folder(data_home)
+    _remove_stale_parts(folder)
     for name, sha256 in MNIST_SHA256.items():
-        if _find(folder, name) is not None:
-            continue
+        cached = _find(folder, name)
+        if cached is not None:
+            if _verified(cached, sha256):
+                continue
+            # Not MNIST's content (corrupt, truncated or replaced): fetch it again.
+            cached.unlink()
+            why = f"the cached {cached.name} did not match MNIST's checksum"
+        else:
+            why = "it is not cached"
         if not download_if_missing:
-            raise OSError(
-                _not_available(name, folder, "it is not cached and downloads are off")
-            )
+            raise OSError(_not_available(name, folder, f"{why} and downloads are off"))
         errors = []
         for mirror in _mirrors(mirrors):
             try:
                 _download(f"{mirror}{name}.gz", folder / f"{name}.gz", sha256, timeout)
+                _record_verified(folder / f"{name}.gz", sha256)
                 break
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 errors.append(f"{mirror}: {exc}")
@@ -312,6 +338,73 @@ def fetch_mnist(
                 )
             )
     return load_mnist(folder, as_frame=as_frame)
+
+
+def _cache_folder(data_home) -> Path:
+    """The cache's ``mnist`` folder, or an OSError that names it."""
+    try:
+        folder = get_data_home(data_home) / "mnist"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = (
+            exc.filename or data_home or os.environ.get(_DATA_HOME_ENV, "~/skmlp_data")
+        )
+        raise OSError(
+            f"cannot use {where} as skmlp's data cache ({exc.strerror or exc}); "
+            f"pass data_home= or set {_DATA_HOME_ENV} to a writable folder."
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise OSError(
+            f"skmlp's data cache {folder} is not writable; pass data_home= or set "
+            f"{_DATA_HOME_ENV} to a writable folder."
+        )
+    return folder
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    now = time.time()
+    for part in folder.glob(".*.part"):
+        try:
+            if now - part.stat().st_mtime > _STALE_PART_SECONDS:
+                part.unlink()
+        except OSError:
+            pass  # another process's, or already gone
+
+
+def _stamp(path: Path, sha256: str) -> dict:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+
+
+def _records(folder: Path) -> dict:
+    try:
+        records = json.loads((folder / _VERIFIED).read_text())
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def _record_verified(path: Path, sha256: str) -> None:
+    records = _records(path.parent)
+    records[path.name] = _stamp(path, sha256)
+    try:
+        with atomic_path(path.parent / _VERIFIED) as tmp:
+            tmp.write_text(json.dumps(records, indent=1))
+    except OSError:
+        pass  # a read-only cache still works; it hashes again next time
+
+
+def _verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` holds the content of that SHA-256 (hashing it once)."""
+    if _records(path.parent).get(path.name) == _stamp(path, sha256):
+        return True
+    try:
+        ok = _sha256_of_content(path) == sha256
+    except (OSError, EOFError, zlib.error):
+        ok = False
+    if ok:
+        _record_verified(path, sha256)
+    return ok
 
 
 def _not_available(name: str, folder: Path, why: str) -> str:
