@@ -7,6 +7,7 @@ choice and printing, nothing else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -221,6 +222,23 @@ def _version() -> str:
         return "unknown"
 
 
+def _check_writable(path: Path, option: str, *, folder: bool = False) -> None:
+    """Fail now, before any training, if ``path`` cannot be written."""
+    target = path if folder else path.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(
+            f"{option} {path}: cannot create {target} ({exc.strerror or exc})"
+        ) from None
+    if not folder and path.is_dir():
+        raise CommandError(f"{option} {path}: is a folder; give a file name")
+    if not os.access(target, os.W_OK) or (
+        path.exists() and not folder and not os.access(path, os.W_OK)
+    ):
+        raise CommandError(f"{option} {path}: not writable")
+
+
 def _load_mnist(args):
     """The MNIST arrays the options ask for, and a line saying where they came from."""
     from skmlp.datasets import get_mnist
@@ -257,6 +275,7 @@ def _train(args) -> int:
 
     from skmlp import MLPKerasClassifier
 
+    _check_writable(args.output, "--output", folder=True)
     X_train, y_train, X_test, y_test = _prepared(args)
     clf = MLPKerasClassifier(
         hidden_layer_sizes=tuple(args.hidden),
@@ -333,10 +352,12 @@ def _hidden_candidates(values) -> list[tuple[int, ...]]:
 
 def _grid(args) -> int:
     import pandas as pd
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold
 
     from skmlp import MLPKerasClassifier
+    from skmlp.model_selection import GridSearchCV
 
+    _check_writable(args.csv, "--csv")
     X_train, y_train, X_test, y_test = _prepared(args)
     grid = {
         "hidden_layer_sizes": _hidden_candidates(args.hidden),
@@ -396,6 +417,9 @@ def _labs(args) -> int:
 
     from skmlp import labs
 
+    if args.markdown is not None:
+        _check_writable(args.markdown, "--markdown")
+        _check_writable(args.markdown.with_suffix(".json"), "--markdown")
     if args.from_results is not None:
         try:
             results = json.loads(args.from_results.read_text())

@@ -170,3 +170,32 @@ def test_missing_data_files_are_one_line(tmp_path, capsys):
         err
         == f"skmlp train: error: MNIST file train-images-idx3-ubyte (or train-images-idx3-ubyte.gz) not found in {tmp_path / 'mnist'}.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--output", "{blocker}/out"],
+            "--output {blocker}/out: cannot create",
+        ),
+        (["grid", "--csv", "{blocker}/r.csv"], "--csv {blocker}/r.csv: cannot create"),
+        (["grid", "--csv", "{folder}"], "is a folder; give a file name"),
+        (
+            ["labs", "--only", "S1", "--markdown", "{blocker}/x/labs.md"],
+            "cannot create",
+        ),
+    ],
+)
+def test_unwritable_outputs_fail_before_any_training(
+    offline, tmp_path, capsys, argv, message
+):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    (tmp_path / "folder").mkdir()
+    fill = {"blocker": blocker, "folder": tmp_path / "folder"}
+    argv = [a.format(**fill) for a in argv] + ["--dataset", "sample"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert message.format(**fill) in captured.err
+    assert "data:" not in captured.out  # stopped before loading anything
