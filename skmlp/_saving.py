@@ -143,9 +143,30 @@ def load(path: str | os.PathLike):
         setattr(estimator, name, value)
     for name, encoded in meta["arrays"].items():
         setattr(estimator, name, _decode_array(encoded, path))
+    _check_consistent(estimator, model, path)
     estimator.model_ = model
     estimator._predictor = Predictor(model)
     return estimator
+
+
+def _check_consistent(estimator, model, path) -> None:
+    """The parameters valid and the fitted attributes matching the network."""
+    try:
+        estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: invalid saved parameters ({exc})") from None
+    units = model.layers[-1].units if model.layers else None
+    n_in = model.inputs[0].shape[-1] if model.inputs else None
+    if getattr(estimator, "n_features_in_", n_in) != n_in:
+        raise ValueError(f"{path}: n_features_in_ does not match the network's input.")
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and getattr(estimator, "_y_ndim", 1) == 1:
+        expected = 1 if len(classes) == 2 else len(classes)
+        if classes.ndim != 1 or units != expected:
+            raise ValueError(
+                f"{path}: {len(classes)} classes_ do not match the network's "
+                f"{units} output units."
+            )
 
 
 # Bounds on what a saved file may make load() read: far above any skmlp

@@ -119,3 +119,17 @@ def test_a_dtype_edit_cannot_allocate_gigabytes(saved, tmp_path):
 
     with pytest.raises(ValueError, match="unsupported array type"):
         skmlp.load(rewrite(saved, tmp_path / "void.skmlp", estimator=code))
+
+
+def test_relabelled_classes_and_bad_parameters_are_refused(saved, tmp_path):
+    def relabel(meta):
+        meta["arrays"]["classes_"]["values"] = ["a", "b", "c"]
+
+    with pytest.raises(ValueError, match="3 classes_ do not match the network's 10"):
+        skmlp.load(rewrite(saved, tmp_path / "relabel.skmlp", estimator=relabel))
+
+    def bad_param(meta):
+        meta["params"]["batch_size"] = -5
+
+    with pytest.raises(ValueError, match="invalid saved parameters"):
+        skmlp.load(rewrite(saved, tmp_path / "param.skmlp", estimator=bad_param))
