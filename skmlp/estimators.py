@@ -234,6 +234,7 @@ class _BaseMLP(BaseEstimator):
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
         self.engine = engine
+        _check_names(type(self), routed_params)
         self._routed_params = routed_params
 
     # -- parameters ---------------------------------------------------------
@@ -247,8 +248,9 @@ class _BaseMLP(BaseEstimator):
     def set_params(self, **params):
         """Set parameters; ``optimizer__*``, ``compile__*`` and ``fit__*`` too.
 
-        Names that are neither parameters nor routed are kept and reported by
-        ``fit`` (scikit-learn checks values and names at fit time, not here).
+        A name that is neither a parameter nor routed raises at once, naming
+        the closest parameter; values are checked by ``fit``, as in
+        scikit-learn.
         """
         valid = set(self._get_param_names())
         extra = {
@@ -256,6 +258,7 @@ class _BaseMLP(BaseEstimator):
             for k in list(params)
             if k.startswith(ROUTING_PREFIXES) or k.split("__")[0] not in valid
         }
+        _check_names(type(self), extra)
         # A new dict: clones share the old one and must not see this change.
         self._routed_params = {**self._routed_params, **extra}
         return super().set_params(**params)
@@ -964,6 +967,22 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _check_names(cls, names) -> None:
+    """Refuse a keyword that is neither a parameter nor a routed Keras argument.
+
+    ``routed_params`` itself (the name of the catch-all, which scikit-learn's
+    own checks pass as a keyword) is left for ``fit`` to report.
+    """
+    for name in names:
+        if not name.startswith(ROUTING_PREFIXES) and name != "routed_params":
+            raise InvalidParameterError(
+                f"{cls.__name__} has no parameter {name!r}."
+                f"{did_you_mean(name, cls._get_param_names())} Extra Keras "
+                f"arguments take a prefix: {', '.join(ROUTING_PREFIXES)} "
+                f"(for example optimizer__beta_1=0.9)."
+            )
 
 
 def _no_early_stopping_in_partial_fit(estimator) -> None:
