@@ -294,10 +294,13 @@ def plot_search_results(search, params=None, *, ax=None):
                 mask &= np.array(
                     [_label(v) == group for v in results[f"param_{params[1]}"]]
                 )
-            # Where other parameters vary too, show the best setting of them.
-            best = np.argmax(np.where(mask, results["mean_test_score"], -np.inf))
-            means.append(results["mean_test_score"][best] if mask.any() else np.nan)
-            stds.append(results["std_test_score"][best] if mask.any() else np.nan)
+            # Where other parameters vary too, show the best setting of them
+            # (failed fits, scored NaN, never count as the best).
+            scores = np.asarray(results["mean_test_score"], dtype=float)
+            usable = mask & np.isfinite(scores)
+            best = np.argmax(np.where(usable, scores, -np.inf))
+            means.append(scores[best] if usable.any() else np.nan)
+            stds.append(results["std_test_score"][best] if usable.any() else np.nan)
         label = f"{params[1]}={group}" if group is not None else "mean test score"
         ax.errorbar(
             range(len(x_values)), means, yerr=stds, marker="o", capsize=3, label=label

@@ -138,3 +138,22 @@ def test_summary_counts_the_labs_network_parameters(fitted):
     )
     with pytest.raises(ValueError, match="not fitted"):
         summary(MLPKerasClassifier())
+
+
+def test_plot_search_results_ignores_failed_fits():
+    from types import SimpleNamespace
+
+    search = SimpleNamespace(
+        cv_results_={
+            "param_optimizer": np.ma.array(
+                ["adam", "adam", "sgd", "sgd"], dtype=object
+            ),
+            "param_momentum": np.ma.array([0.0, 0.9, 0.0, 0.9], dtype=object),
+            "mean_test_score": np.array([0.91, np.nan, 0.85, 0.88]),
+            "std_test_score": np.array([0.01, np.nan, 0.02, 0.03]),
+        }
+    )
+    fig, ax = plotting.plot_search_results(search, ["optimizer"])
+    np.testing.assert_allclose(
+        np.asarray(ax.get_lines()[0].get_ydata(), dtype=float), [0.91, 0.88]
+    )
