@@ -19,6 +19,7 @@ import os
 import random
 import time
 import uuid
+import warnings
 from typing import Any
 
 import numpy as np
@@ -397,6 +398,7 @@ class _BaseMLP(BaseEstimator):
         as its own ``fit`` would prepare it.
         """
         self._validate_params()
+        _explain_shapes(self, X, y)
         X, y = validate_data(
             self,
             X,
@@ -445,6 +447,7 @@ class _BaseMLP(BaseEstimator):
         self._seed, self._fit_calls = job.seed, job.calls + 1
         self._predictor = Predictor(self.model_)
         self.n_iter_ = len(self.history_.get("loss", []))
+        _warn_if_stuck_at_chance(self, job)
         return self
 
     def _engine_unsupported(self) -> str | None:
@@ -967,6 +970,49 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _explain_shapes(estimator, X, y) -> None:
+    """Name the fix for the two shapes the labs' data most often arrives in."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 3:
+        raise ValueError(
+            f"X has shape {tuple(shape)}: the network takes one row of features per "
+            f"sample. Flatten images first: skmlp.datasets.to_features(X) (which also "
+            f"scales 0-255 pixels to [0, 1]) or X.reshape(len(X), -1)."
+        )
+    y_shape = getattr(y, "shape", None)
+    if (
+        isinstance(estimator, ClassifierMixin)
+        and y_shape is not None
+        and len(y_shape) == 2
+        and y_shape[1] > 1
+    ):
+        raise ValueError(
+            f"y has shape {tuple(y_shape)}; the classifier takes one label per "
+            f"sample. For one-hot encoded labels (to_categorical), pass "
+            f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
+        )
+
+
+def _warn_if_stuck_at_chance(estimator, job) -> None:
+    """Warn when a classifier ended at chance on inputs far outside [0, 1]."""
+    accuracy = estimator.history_.get("accuracy")
+    classes = getattr(estimator, "classes_", None)
+    if not accuracy or classes is None or job.X is None:
+        return
+    if accuracy[-1] > 1.5 / len(classes):
+        return
+    largest = float(np.max(np.abs(job.X)))
+    if largest > 10:
+        warnings.warn(
+            f"training accuracy stayed at chance level ({accuracy[-1]:.3f}) and the "
+            f"inputs reach {largest:g}: unscaled inputs (such as 0-255 pixels) "
+            f"saturate the network. Scale them (skmlp.datasets.to_features, or "
+            f"sklearn's StandardScaler) or lower the learning rate.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _check_names(cls, names) -> None:

@@ -369,3 +369,21 @@ def test_validation_split_too_large_for_tiny_data():
         MLPKerasClassifier(validation_split=0.8, **FAST).fit(
             np.random.rand(4, 2), [0, 1, 0, 1]
         )
+
+
+def test_the_labs_common_slips_name_their_fix(digits):
+    X, y = digits
+    images = X.reshape(len(X), 8, 8)
+    with pytest.raises(ValueError, match=r"shape \(\d+, 8, 8\).*to_features\(X\)"):
+        MLPKerasClassifier(**FAST).fit(images, y)
+    one_hot = np.eye(10)[y]
+    with pytest.raises(ValueError, match=r"one-hot.*y.argmax\(axis=1\)"):
+        MLPKerasClassifier(**FAST).fit(X, one_hot)
+    # Raw 0-255 "pixels" with a large SGD step: stuck at chance, and told why.
+    raw = X * 255.0
+    clf = MLPKerasClassifier(
+        (16,), optimizer="sgd", learning_rate=0.5, epochs=2, random_state=0,
+        activation="sigmoid",
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="stayed at chance level.*inputs reach"):
+        clf.fit(raw, y)
