@@ -26,14 +26,22 @@ class CommandError(Exception):
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
@@ -81,14 +89,23 @@ def _add_network_options(parser: argparse.ArgumentParser, *, grid: bool) -> None
         group.add_argument(
             "--hidden",
             nargs="*",
-            type=int,
-            default=[128, 128],
+            default=["128,128"],
             metavar="UNITS",
-            help="units per hidden layer (default 128 128; --hidden alone for a perceptron)",
+            help="units per hidden layer: 128,128 or 128 128 (default 128,128; "
+            "--hidden alone or --hidden none for no hidden layer)",
         )
-    group.add_argument("--activation", nargs=many, default=["relu"] if grid else "relu")
     group.add_argument(
-        "--dropout", nargs=many, type=float, default=[0.0] if grid else 0.0
+        "--activation",
+        nargs=many,
+        default=["relu"] if grid else "relu",
+        help="relu, elu, sigmoid, tanh, ... (default relu)",
+    )
+    group.add_argument(
+        "--dropout",
+        nargs=many,
+        type=float,
+        default=[0.0] if grid else 0.0,
+        help="dropout rate after each hidden layer (default 0)",
     )
     group.add_argument(
         "--initializer",
@@ -102,12 +119,25 @@ def _add_network_options(parser: argparse.ArgumentParser, *, grid: bool) -> None
         help="batch normalisation before each activation",
     )
     group.add_argument(
-        "--kernel-l1", nargs=many, type=float, default=[0.0] if grid else 0.0
+        "--kernel-l1",
+        nargs=many,
+        type=float,
+        default=[0.0] if grid else 0.0,
+        help="L1 penalty on the kernels (default 0)",
     )
     group.add_argument(
-        "--kernel-l2", nargs=many, type=float, default=[0.0] if grid else 0.0
+        "--kernel-l2",
+        nargs=many,
+        type=float,
+        default=[0.0] if grid else 0.0,
+        help="L2 penalty on the kernels (default 0)",
     )
-    group.add_argument("--optimizer", nargs=many, default=["adam"] if grid else "adam")
+    group.add_argument(
+        "--optimizer",
+        nargs=many,
+        default=["adam"] if grid else "adam",
+        help="adam, sgd, rmsprop, ... (default adam)",
+    )
     group.add_argument(
         "--learning-rate",
         nargs=many,
@@ -119,9 +149,18 @@ def _add_network_options(parser: argparse.ArgumentParser, *, grid: bool) -> None
         "--momentum", type=float, default=0.0, help="for sgd and rmsprop"
     )
     group.add_argument(
-        "--batch-size", nargs=many, type=_positive_int, default=[128] if grid else 128
+        "--batch-size",
+        nargs=many,
+        type=_positive_int,
+        default=[128] if grid else 128,
+        help="rows per gradient step (default 128)",
     )
-    group.add_argument("--epochs", type=_positive_int, default=10)
+    group.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=10,
+        help="passes over the data (default 10)",
+    )
     group.add_argument(
         "--validation-split",
         type=float,
@@ -278,7 +317,7 @@ def _train(args) -> int:
     _check_writable(args.output, "--output", folder=True)
     X_train, y_train, X_test, y_test = _prepared(args)
     clf = MLPKerasClassifier(
-        hidden_layer_sizes=tuple(args.hidden),
+        hidden_layer_sizes=_hidden_layers(args.hidden),
         activation=args.activation,
         kernel_initializer=args.initializer,
         dropout=args.dropout,
@@ -335,6 +374,19 @@ def _save_pictures(clf, X_test, y_test, output: Path) -> None:
     print(f"saved: {output / 'history.png'}, {output / 'confusion_matrix.png'}")
 
 
+def _hidden_layers(values) -> tuple[int, ...]:
+    """``train --hidden``: one network, written 128,128 or 128 128."""
+    tokens = [t for value in values for t in value.split(",") if t]
+    if [t.lower() for t in tokens] in ([], ["none"]):
+        return ()
+    try:
+        return tuple(int(t) for t in tokens)
+    except ValueError:
+        raise CommandError(
+            f"--hidden {' '.join(values)}: use layer sizes such as 128,128 (or none)"
+        ) from None
+
+
 def _hidden_candidates(values) -> list[tuple[int, ...]]:
     candidates = []
     for value in values or ["128,128"]:
@@ -359,8 +411,16 @@ def _grid(args) -> int:
 
     _check_writable(args.csv, "--csv")
     X_train, y_train, X_test, y_test = _prepared(args)
+    hidden = list(dict.fromkeys(_hidden_candidates(args.hidden)))  # no duplicates
+    if args.hidden and len(args.hidden) > 1 and all("," not in v for v in args.hidden):
+        print(
+            f"note: --hidden {' '.join(args.hidden)} is {len(hidden)} candidates of "
+            f"one layer each; write {','.join(args.hidden)} for one network of "
+            f"{len(args.hidden)} layers",
+            flush=True,
+        )
     grid = {
-        "hidden_layer_sizes": _hidden_candidates(args.hidden),
+        "hidden_layer_sizes": hidden,
         "activation": args.activation,
         "dropout": args.dropout,
         "kernel_initializer": args.initializer,
@@ -376,6 +436,7 @@ def _grid(args) -> int:
     print(f"{n_candidates} candidates x {args.cv} folds", flush=True)
     estimator = MLPKerasClassifier(
         epochs=args.epochs,
+        validation_split=args.validation_split,
         momentum=args.momentum,
         batch_normalization=args.batch_norm,
         early_stopping=args.early_stopping,

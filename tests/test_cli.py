@@ -112,7 +112,7 @@ def test_grid_prints_ranked_table_and_saves_csv(offline, tmp_path, capsys):
         ),
         (
             ["train", "--epochs", "many"],
-            "argument --epochs: invalid _positive_int value: 'many'",
+            "argument --epochs: must be a positive integer, got 'many'",
         ),
         (
             ["train", "--subset", "1.5"],
@@ -143,6 +143,10 @@ def test_grid_prints_ranked_table_and_saves_csv(offline, tmp_path, capsys):
             "--hidden '12,x': use comma-separated layer sizes",
         ),
         (["labs", "--only", "Z9"], "no lab experiment 'Z9'"),
+        (
+            ["train", "--dataset", "sample", "--hidden", "12,x"],
+            "--hidden 12,x: use layer sizes such as 128,128",
+        ),
         (["fly"], "invalid choice: 'fly'"),
     ],
 )
@@ -199,3 +203,11 @@ def test_unwritable_outputs_fail_before_any_training(
     captured = capsys.readouterr()
     assert message.format(**fill) in captured.err
     assert "data:" not in captured.out  # stopped before loading anything
+
+
+def test_hidden_layers_are_written_the_same_way_in_train_and_grid(offline, capsys):
+    from skmlp.cli import _hidden_candidates, _hidden_layers
+
+    assert _hidden_layers(["128,64"]) == _hidden_layers(["128", "64"]) == (128, 64)
+    assert _hidden_layers([]) == _hidden_layers(["none"]) == ()
+    assert _hidden_candidates(["128,64", "32"]) == [(128, 64), (32,)]
