@@ -312,10 +312,9 @@ def _prepared(args):
 def _train(args) -> int:
     from sklearn.metrics import classification_report
 
-    from skmlp import MLPKerasClassifier
-
     _check_writable(args.output, "--output", folder=True)
     X_train, y_train, X_test, y_test = _prepared(args)
+    from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
     clf = MLPKerasClassifier(
         hidden_layer_sizes=_hidden_layers(args.hidden),
         activation=args.activation,
@@ -406,11 +405,10 @@ def _grid(args) -> int:
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
-    from skmlp import MLPKerasClassifier
-    from skmlp.model_selection import GridSearchCV
-
     _check_writable(args.csv, "--csv")
     X_train, y_train, X_test, y_test = _prepared(args)
+    from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
+    from skmlp.model_selection import GridSearchCV
     hidden = list(dict.fromkeys(_hidden_candidates(args.hidden)))  # no duplicates
     if args.hidden and len(args.hidden) > 1 and all("," not in v for v in args.hidden):
         print(
