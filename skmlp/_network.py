@@ -240,12 +240,46 @@ def _argument_names(cls) -> set[str]:
     } - {"self"}
 
 
+# Keras' loss names, for "did you mean" on a misspelt one.
+LOSSES = (
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "sparse_categorical_crossentropy",
+    "categorical_hinge", "hinge", "squared_hinge", "kl_divergence", "poisson",
+    "mean_squared_error", "mse", "mean_absolute_error", "mae",
+    "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber",
+    "log_cosh", "cosine_similarity",
+)  # fmt: skip
+
+
+def _loss_name(loss: Any) -> str:
+    """Snake-case name of a loss given by name or as a Keras Loss object."""
+    if loss is None or isinstance(loss, str):
+        return loss or ""
+    name = type(loss).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def is_binary_loss(loss: Any) -> bool:
+    """Losses of one sigmoid unit against 0/1 targets."""
+    return _loss_name(loss).startswith("binary_")
+
+
+def is_sparse_loss(loss: Any) -> bool:
+    """Losses that take class indices; every other loss gets one-hot targets."""
+    return _loss_name(loss).startswith("sparse_")
+
+
 def output_layer_for(n_classes: int, loss: Any) -> tuple[int, str]:
     """Units and activation of a classifier's output layer.
 
-    Two classes with the default (or binary cross-entropy) loss get one
-    sigmoid unit, as in the labs; otherwise one softmax unit per class.
+    Two classes with the default (or a binary) loss get one sigmoid unit, as
+    in the labs; otherwise one softmax unit per class.
     """
-    if n_classes == 2 and loss in (None, "binary_crossentropy"):
+    if n_classes == 2 and (loss is None or is_binary_loss(loss)):
         return 1, "sigmoid"
     return n_classes, "softmax"
+
+
+def regressor_output_for(loss: Any) -> str:
+    """The regressor's output activation: positive rates for the Poisson loss."""
+    return "exponential" if _loss_name(loss) == "poisson" else "linear"

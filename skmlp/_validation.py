@@ -54,6 +54,16 @@ class Options(Constraint):
         return "one of " + ", ".join(repr(o) for o in self.options)
 
 
+class Infinity(Constraint):
+    """``np.inf`` (for a patience that never runs out, as in scikit-learn)."""
+
+    def is_satisfied_by(self, value):
+        return isinstance(value, numbers.Real) and value == float("inf")
+
+    def __str__(self):
+        return "np.inf"
+
+
 class InstanceOf(Constraint):
     def __init__(self, *types: type, description: str | None = None):
         self.types = types

@@ -315,6 +315,7 @@ def _train(args) -> int:
     _check_writable(args.output, "--output", folder=True)
     X_train, y_train, X_test, y_test = _prepared(args)
     from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
+
     clf = MLPKerasClassifier(
         hidden_layer_sizes=_hidden_layers(args.hidden),
         activation=args.activation,
@@ -409,6 +410,7 @@ def _grid(args) -> int:
     X_train, y_train, X_test, y_test = _prepared(args)
     from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
     from skmlp.model_selection import GridSearchCV
+
     hidden = list(dict.fromkeys(_hidden_candidates(args.hidden)))  # no duplicates
     if args.hidden and len(args.hidden) > 1 and all("," not in v for v in args.hidden):
         print(

@@ -34,6 +34,7 @@ from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
     Boolean,
+    Infinity,
     InstanceOf,
     Interval,
     InvalidParameterError,
@@ -137,7 +138,7 @@ _COMMON_CONSTRAINTS = {
     "run_eagerly": [Boolean()],
     "warm_start": [Boolean()],
     "early_stopping": [Boolean()],
-    "patience": [Interval(numbers.Integral, 1, None)],
+    "patience": [Interval(numbers.Integral, 1, None), Infinity()],
     "min_delta": [Interval(numbers.Real, 0, None)],
     "tensorboard_dir": [NoneValue(), PathLike()],
     "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
@@ -281,6 +282,14 @@ class _BaseMLP(BaseEstimator):
                     f"(for example optimizer__beta_1=0.9)."
                 )
         validate_params(self, self._parameter_constraints)
+        if isinstance(self.loss, str):
+            try:
+                keras.losses.get(self.loss)
+            except (ValueError, TypeError):
+                raise InvalidParameterError(
+                    f"loss={self.loss!r} is not a Keras loss."
+                    f"{did_you_mean(self.loss, _network.LOSSES)}"
+                ) from None
         n_layers = len(layer_sizes(self.hidden_layer_sizes))
         for name in ("activation", "dropout"):
             value = getattr(self, name)
@@ -477,10 +486,10 @@ class _BaseMLP(BaseEstimator):
             target = "regression"
         elif output.units == 1:
             target = "binary"
-        elif _is_one_hot_loss(loss):
-            target = "one_hot"
-        else:
+        elif _network.is_sparse_loss(loss):
             target = "sparse"
+        else:
+            target = "one_hot"
         return _engine.Program(
             n_features=self.n_features_in_,
             hidden=tuple(layer.units for layer in hidden),
@@ -601,10 +610,12 @@ class _BaseMLP(BaseEstimator):
             optimizer=optimizer,
             loss=loss,
             metrics=metrics,
-            run_eagerly=self.run_eagerly,
-            steps_per_execution=self._steps_per_execution(n),
-            jit_compile=self.jit_compile,
-            **self._routed("compile__"),
+            **{
+                "run_eagerly": self.run_eagerly,
+                "steps_per_execution": self._steps_per_execution(n),
+                "jit_compile": self.jit_compile,
+                **self._routed("compile__"),  # compile__jit_compile=... wins
+            },
         )
         # Built now, so that its state exists for the engine and for saving.
         optimizer.build(model.trainable_variables)
@@ -846,18 +857,18 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
             )
         else:
             loss = self.loss
-        if n_classes > 2 and loss == "binary_crossentropy":
+        if n_classes > 2 and _network.is_binary_loss(loss):
             raise ValueError(
-                f"loss='binary_crossentropy' is for 2 classes; y has {n_classes}. "
+                f"loss={loss!r} is for 2 classes; y has {n_classes}. "
                 f"Leave loss=None or use 'sparse_categorical_crossentropy'."
             )
         n_outputs, activation = _network.output_layer_for(n_classes, self.loss)
         if n_outputs == 1:
             y_keras = encoded.astype(np.float32).reshape(-1, 1)
-        elif _is_one_hot_loss(loss):
-            y_keras = np.eye(n_classes, dtype=np.float32)[encoded]
-        else:
+        elif _network.is_sparse_loss(loss):
             y_keras = encoded
+        else:  # categorical cross-entropy, but also MSE, hinge, KL, ...
+            y_keras = np.eye(n_classes, dtype=np.float32)[encoded]
         sample_weight = self._with_class_weight(sample_weight, encoded)
         return y_keras, sample_weight, n_outputs, activation, loss
 
@@ -916,6 +927,11 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         # float32 softmax sums to 1 only within ~1e-7; make it exact.
         return out / out.sum(axis=1, keepdims=True)
 
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of ``predict_proba``: shape (n_samples, n_classes)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X) -> np.ndarray:
         """Most probable class label for each row of ``X``."""
         proba = self.predict_proba(X)
@@ -941,7 +957,8 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
             )
         self._y_ndim = y.ndim
         loss = "mean_squared_error" if self.loss is None else self.loss
-        return y.reshape(len(y), -1), sample_weight, self.n_outputs_, "linear", loss
+        output = _network.regressor_output_for(loss)
+        return y.reshape(len(y), -1), sample_weight, self.n_outputs_, output, loss
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
@@ -1037,12 +1054,6 @@ def _no_early_stopping_in_partial_fit(estimator) -> None:
             "partial_fit does not support early_stopping=True: it would hold back "
             "the last rows of every batch. Use fit, or set early_stopping=False."
         )
-
-
-def _is_one_hot_loss(loss) -> bool:
-    return loss == "categorical_crossentropy" or isinstance(
-        loss, keras.losses.CategoricalCrossentropy
-    )
 
 
 # numpydoc docstrings, shared where the two estimators share parameters.

@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmlp import MLPKerasClassifier, MLPKerasRegressor
+from skmlp._keras import keras
 
 FAST = dict(hidden_layer_sizes=(32,), epochs=8, learning_rate=0.01, random_state=0)
 
@@ -387,3 +388,34 @@ def test_the_labs_common_slips_name_their_fix(digits):
     )  # fmt: skip
     with pytest.warns(UserWarning, match="stayed at chance level.*inputs reach"):
         clf.fit(raw, y)
+
+
+def test_losses_the_ecosystem_uses(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(
+        np.exp(clf.predict_log_proba(X[:5])), clf.predict_proba(X[:5]), rtol=1e-6
+    )
+    # A regression loss on the classifier trains on one-hot targets.
+    mse = MLPKerasClassifier(**{**FAST, "loss": "mse"}).fit(X, y)
+    assert mse.predict_proba(X[:3]).shape == (3, 10)
+    # A binary loss object gets one sigmoid unit, as its name does.
+    binary = MLPKerasClassifier(
+        **{**FAST, "loss": keras.losses.BinaryCrossentropy()}
+    ).fit(X, y % 2)
+    assert binary.model_.layers[-1].units == 1
+    # Poisson rates stay positive.
+    counts = np.random.default_rng(0).poisson(3.0, size=len(X)).astype(float)
+    poisson = MLPKerasRegressor(**{**FAST, "loss": "poisson"}).fit(X, counts)
+    assert (poisson.predict(X) > 0).all()
+    with pytest.raises(ValueError, match=r"not a Keras loss.*Did you mean 'mse'\?"):
+        MLPKerasClassifier(**{**FAST, "loss": "mes"}).fit(X, y)
+
+
+def test_patience_may_be_infinite_and_compile_arguments_are_routed(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        **{**FAST, "early_stopping": True, "patience": np.inf, "epochs": 3}
+    ).fit(X, y)
+    assert clf.n_iter_ == 3
+    MLPKerasClassifier(**{**FAST, "compile__jit_compile": False}).fit(X, y)

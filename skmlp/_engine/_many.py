@@ -48,7 +48,7 @@ def early_stopping_of(callbacks) -> tuple[int, float] | None | bool:
         or not cb.restore_best_weights
     ):
         return False
-    return int(cb.patience), abs(float(cb.min_delta))
+    return float(cb.patience), abs(float(cb.min_delta))  # inf: never stops
 
 
 @jax.jit

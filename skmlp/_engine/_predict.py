@@ -39,6 +39,7 @@ ACTIVATIONS = {
     "hard_sigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
     "mish": lambda x: x * np.tanh(np.logaddexp(x, 0)),
     "softmax": lambda x: special.softmax(x, axis=1),
+    "exponential": np.exp,
 }
 
 
