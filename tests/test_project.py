@@ -3,6 +3,7 @@
 import doctest
 import importlib
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -83,3 +84,21 @@ def test_skmlp_leaves_keras_unpatched():
         "assert (keras.Model.__reduce__, getattr(keras.Model, '__deepcopy__', None)) == before\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_importing_skmlp_estimators_changes_no_process_state():
+    code = (
+        "import os, sys\n"
+        "import keras  # which sets TF_* variables of its own\n"
+        "env = dict(os.environ)\n"
+        "import skmlp.estimators, skmlp.model_selection\n"
+        "assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items())\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow imported under JAX'\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",)}
+    env["KERAS_BACKEND"] = "jax"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
