@@ -7,6 +7,7 @@ choice and printing, nothing else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -261,6 +262,61 @@ def _version() -> str:
         return "unknown"
 
 
+# The network options of train and grid (argparse names) -> the estimator's
+# parameters: the one mapping both commands use (tests/test_params.py checks
+# it against the estimator).
+NETWORK_FLAGS = {
+    "hidden": "hidden_layer_sizes",
+    "activation": "activation",
+    "dropout": "dropout",
+    "initializer": "kernel_initializer",
+    "batch_norm": "batch_normalization",
+    "kernel_l1": "kernel_l1",
+    "kernel_l2": "kernel_l2",
+    "optimizer": "optimizer",
+    "learning_rate": "learning_rate",
+    "momentum": "momentum",
+    "batch_size": "batch_size",
+    "epochs": "epochs",
+    "validation_split": "validation_split",
+    "early_stopping": "early_stopping",
+}
+
+
+def _network_params(args) -> dict:
+    return {param: getattr(args, flag) for flag, param in NETWORK_FLAGS.items()}
+
+
+@contextlib.contextmanager
+def _quiet_keras_import():
+    """Keep TensorFlow's start-up lines out of the command's output.
+
+    The command owns its process, so it may do what the library must not:
+    hide what native code writes to file descriptor 2 while Keras loads
+    (TensorFlow prints them before its logging is configured). Set
+    SKMLP_SHOW_TENSORFLOW_LOGS=1 to see them.
+    """
+    if os.environ.get("SKMLP_SHOW_TENSORFLOW_LOGS") == "1":
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import skmlp.estimators  # noqa: F401  (Keras and its backend load here)
+
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _check_writable(path: Path, option: str, *, folder: bool = False) -> None:
     """Fail now, before any training, if ``path`` cannot be written."""
     target = path if folder else path.parent
@@ -314,23 +370,13 @@ def _train(args) -> int:
 
     _check_writable(args.output, "--output", folder=True)
     X_train, y_train, X_test, y_test = _prepared(args)
-    from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
+    with _quiet_keras_import():  # after the data: Keras takes seconds to load
+        from skmlp import MLPKerasClassifier
 
+    params = _network_params(args)
+    params["hidden_layer_sizes"] = _hidden_layers(args.hidden)
     clf = MLPKerasClassifier(
-        hidden_layer_sizes=_hidden_layers(args.hidden),
-        activation=args.activation,
-        kernel_initializer=args.initializer,
-        dropout=args.dropout,
-        batch_normalization=args.batch_norm,
-        kernel_l1=args.kernel_l1,
-        kernel_l2=args.kernel_l2,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        validation_split=args.validation_split,
-        early_stopping=args.early_stopping,
+        **params,
         # A live progress bar in a terminal; one line per epoch in logs.
         verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
         random_state=args.seed,
@@ -408,7 +454,8 @@ def _grid(args) -> int:
 
     _check_writable(args.csv, "--csv")
     X_train, y_train, X_test, y_test = _prepared(args)
-    from skmlp import MLPKerasClassifier  # after the data: Keras takes seconds to load
+    with _quiet_keras_import():  # after the data: Keras takes seconds to load
+        from skmlp import MLPKerasClassifier
     from skmlp.model_selection import GridSearchCV
 
     hidden = list(dict.fromkeys(_hidden_candidates(args.hidden)))  # no duplicates
@@ -419,29 +466,17 @@ def _grid(args) -> int:
             f"{len(args.hidden)} layers",
             flush=True,
         )
-    grid = {
-        "hidden_layer_sizes": hidden,
-        "activation": args.activation,
-        "dropout": args.dropout,
-        "kernel_initializer": args.initializer,
-        "kernel_l1": args.kernel_l1,
-        "kernel_l2": args.kernel_l2,
-        "optimizer": args.optimizer,
-        "learning_rate": args.learning_rate or [None],
-        "batch_size": args.batch_size,
-    }
+    params = _network_params(args)
+    params["hidden_layer_sizes"] = hidden
+    params["learning_rate"] = params["learning_rate"] or [None]
+    # Options given several values (nargs="+") are the grid; the rest are fixed.
+    grid = {k: v for k, v in params.items() if isinstance(v, list)}
     n_candidates = 1
     for values in grid.values():
         n_candidates *= len(values)
     print(f"{n_candidates} candidates x {args.cv} folds", flush=True)
-    estimator = MLPKerasClassifier(
-        epochs=args.epochs,
-        validation_split=args.validation_split,
-        momentum=args.momentum,
-        batch_normalization=args.batch_norm,
-        early_stopping=args.early_stopping,
-        random_state=args.seed,
-    )
+    fixed = {k: v for k, v in params.items() if k not in grid}
+    estimator = MLPKerasClassifier(**fixed, random_state=args.seed)
     search = GridSearchCV(
         estimator,
         grid,
@@ -476,7 +511,8 @@ def _grid(args) -> int:
 def _labs(args) -> int:
     import json
 
-    from skmlp import labs
+    with _quiet_keras_import():
+        from skmlp import labs
 
     if args.markdown is not None:
         _check_writable(args.markdown, "--markdown")

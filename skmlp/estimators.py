@@ -28,21 +28,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import _batch, _engine, _network
+from . import _batch, _engine, _network, _params
 from ._engine._predict import Predictor
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
-    Boolean,
-    Infinity,
-    InstanceOf,
-    Interval,
     InvalidParameterError,
-    LayerSizes,
-    NoneValue,
-    Options,
-    PathLike,
-    PerLayer,
     did_you_mean,
     layer_sizes,
     per_layer,
@@ -101,52 +92,6 @@ def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     return sample_weight
 
 
-_COMMON_CONSTRAINTS = {
-    "hidden_layer_sizes": [LayerSizes()],
-    "activation": [PerLayer(Options(*_network.ACTIVATIONS))],
-    "kernel_initializer": [
-        Options(*_network.INITIALIZERS),
-        InstanceOf(keras.initializers.Initializer),
-    ],
-    "bias_initializer": [
-        Options(*_network.INITIALIZERS),
-        InstanceOf(keras.initializers.Initializer),
-    ],
-    "dropout": [PerLayer(Interval(numbers.Real, 0, 1, closed="left"))],
-    "batch_normalization": [Boolean()],
-    **{name: [Interval(numbers.Real, 0, None)] for name in HYPER_NAMES},
-    "optimizer": [
-        Options(*_network.OPTIMIZERS),
-        InstanceOf(keras.optimizers.Optimizer),
-        InstanceOf(type, description="a keras.optimizers.Optimizer class"),
-    ],
-    "learning_rate": [NoneValue(), Interval(numbers.Real, 0, None, closed="neither")],
-    "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-    "loss": [NoneValue(), InstanceOf(str, keras.losses.Loss)],
-    "metrics": [NoneValue(), InstanceOf(list, tuple)],
-    "batch_size": [Interval(numbers.Integral, 1, None)],
-    "epochs": [Interval(numbers.Integral, 1, None)],
-    "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-    "shuffle": [Boolean()],
-    "callbacks": [NoneValue(), InstanceOf(list, tuple)],
-    "verbose": [Boolean(), Interval(numbers.Integral, 0, 2)],
-    "random_state": [
-        NoneValue(),
-        Interval(numbers.Integral, 0, None),
-        InstanceOf(np.random.RandomState),
-    ],
-    "run_eagerly": [Boolean()],
-    "warm_start": [Boolean()],
-    "early_stopping": [Boolean()],
-    "patience": [Interval(numbers.Integral, 1, None), Infinity()],
-    "min_delta": [Interval(numbers.Real, 0, None)],
-    "tensorboard_dir": [NoneValue(), PathLike()],
-    "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
-    "jit_compile": [Options("auto"), Boolean()],
-    "engine": [Options("auto", "keras")],
-}
-
-
 @dataclasses.dataclass
 class _FitJob:
     """A fit between ``_begin_fit`` and ``_end_fit``: how to train, and the seed."""
@@ -163,7 +108,7 @@ class _FitJob:
 class _BaseMLP(BaseEstimator):
     """The core shared by MLPKerasClassifier and MLPKerasRegressor."""
 
-    _parameter_constraints: dict = _COMMON_CONSTRAINTS
+    _parameter_constraints: dict = _params.CONSTRAINTS
 
     def __init__(
         self,
@@ -806,8 +751,8 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         self.class_weight = class_weight
 
     _parameter_constraints: dict = {
-        **_COMMON_CONSTRAINTS,
-        "class_weight": [NoneValue(), Options("balanced"), InstanceOf(dict)],
+        **_params.CONSTRAINTS,
+        **_params.CLASSIFIER_CONSTRAINTS,
     }
 
     def _default_metrics(self) -> list:
@@ -1056,115 +1001,6 @@ def _no_early_stopping_in_partial_fit(estimator) -> None:
         )
 
 
-# numpydoc docstrings, shared where the two estimators share parameters.
-_PARAMETERS_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default=(256, 256)
-        Units of each hidden ``Dense`` layer (the labs' ``N_HIDDEN``). ``()``
-        gives the simple perceptron (logistic / linear regression).
-    activation : str or list of str, default="relu"
-        Hidden activation, one name or one per layer: 'relu', 'sigmoid',
-        'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...
-    kernel_initializer, bias_initializer : str or keras Initializer
-        Weight and bias initialisers, default 'glorot_uniform' and 'zeros'
-        (Keras' defaults). 'he_normal' suits ReLU; 'xavier_normal' is an
-        alias of 'glorot_normal'.
-    dropout : float or list of float, default=0.2
-        Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).
-    batch_normalization : bool, default=False
-        Insert ``BatchNormalization`` between each hidden ``Dense`` layer and
-        its activation.
-    kernel_l1, kernel_l2, bias_l1, bias_l2 : float, default=0.0
-        L1/L2 penalties on the weights and biases of every ``Dense`` layer.
-    activity_l1, activity_l2 : float, default=0.0
-        L1/L2 penalties on the hidden layers' outputs.
-    optimizer : str, keras Optimizer or Optimizer class, default="adam"
-        'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam', 'adamax',
-        'adadelta', 'ftrl' or 'lion'. A new optimizer is made at each fit.
-        Its other arguments are set with ``optimizer__<name>``, e.g.
-        ``optimizer__nesterov=True`` or ``optimizer__beta_1=0.95``.
-    learning_rate : float, default=None
-        None keeps the optimizer's Keras default (SGD 0.01, Adam 0.001).
-    momentum : float, default=0.0
-        Momentum of 'sgd' and 'rmsprop'.
-    loss : str or keras Loss, default=None
-        None chooses from the target (see the class description).
-    metrics : list, default=None
-        Keras metrics recorded in ``history_``; None means ['accuracy'] for
-        the classifier and none for the regressor.
-    batch_size : int, default=128
-        Rows per gradient step.
-    epochs : int, default=12
-        Passes over the training data per ``fit``.
-    validation_split : float, default=0.0
-        Fraction of rows held out for ``val_*`` scores in ``history_``. As in
-        Keras, these are the *last* rows, taken before shuffling.
-    shuffle : bool, default=True
-        Shuffle the training rows before each epoch.
-    callbacks : list of keras Callback, default=None
-        Extra Keras callbacks; copied at each fit, so the originals stay
-        unused and the estimator stays clonable.
-    verbose : int, default=0
-        Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
-    random_state : int, RandomState or None, default=None
-        Seeds weights, dropout and shuffling; the same int gives the same
-        model on the same machine. The global Python and NumPy random states
-        are restored after each fit.
-    run_eagerly : bool, default=False
-        Run Keras step by step in Python (for debugging; much slower).
-    warm_start : bool, default=False
-        Let ``fit`` continue training the current network instead of
-        starting afresh.
-    early_stopping : bool, default=False
-        Stop when the validation loss has not improved by ``min_delta`` for
-        ``patience`` epochs, and restore the best weights. Uses
-        ``validation_split``, or 0.1 when that is 0.
-    patience : int, default=5
-    min_delta : float, default=0.0
-    tensorboard_dir : str or path, default=None
-        Write TensorBoard logs (scalars and weight histograms) to a new
-        sub-folder of this folder at every fit.
-    steps_per_execution : int or "auto", default="auto"
-        Gradient steps per call into Keras' compiled training function, for
-        ``engine="keras"`` only. "auto" takes up to 256 (32 on JAX and with
-        ``verbose=1``; always 1 on torch, which allows no more).
-    jit_compile : bool or "auto", default="auto"
-        XLA compilation, as Keras' ``compile(jit_compile=...)``, for
-        ``engine="keras"`` only.
-    engine : {"auto", "keras"}, default="auto"
-        "auto" trains with skmlp's compiled engine: one compiled call per
-        epoch, reused by every later fit of the same network structure (a
-        second fit, a CV fold, a grid candidate with another learning rate,
-        dropout rate, L1/L2 strength or seed compiles nothing). It falls back
-        to Keras' ``model.fit`` for what it does not cover: ``run_eagerly``,
-        metrics other than accuracy, callbacks that override batch-level
-        hooks, and routed ``compile__*``/``fit__*`` arguments. "keras"
-        always uses ``model.fit`` (for debugging; slower, and it reseeds
-        Keras' global random generators during the fit).
-    **routed_params
-        ``optimizer__*``, ``compile__*`` and ``fit__*`` arguments passed on to
-        the optimizer, ``Model.compile`` and ``Model.fit``.
-"""
-
-_ATTRIBUTES_DOC = """
-    model_ : keras.Model
-        The trained Keras network.
-    history_ : dict of list of float
-        Per-epoch ``loss`` (and ``accuracy``, ``val_loss``, ``val_accuracy``
-        where they apply), growing across ``warm_start`` fits and
-        ``partial_fit`` calls.
-    n_iter_ : int
-        Epochs trained (fewer than ``epochs`` after early stopping).
-    n_features_in_ : int
-        Number of input features seen in ``fit``.
-    feature_names_in_ : ndarray of str
-        Column names of ``X``, when ``X`` was a DataFrame with string columns.
-    tensorboard_log_dir_ : str
-        The TensorBoard run folder of the last fit, when ``tensorboard_dir``
-        is set.
-"""
-
 MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
 
     A scikit-learn classifier (usable in ``Pipeline``, ``GridSearchCV``,
@@ -1181,7 +1017,7 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     TensorFlow and JAX) in 10-17 s on two CPU cores, less than scikit-learn's
     bare ``MLPClassifier()`` takes to reach its 0.979 (26-32 s). The labs'
     smaller 784-128-128-10 network without dropout plateaus near 0.975-0.978.
-{_PARAMETERS_DOC}
+{_params.PARAMETERS_DOC}
     class_weight : dict, "balanced" or None, default=None
         Weights by class label, multiplied into the sample weights.
 
@@ -1189,7 +1025,7 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
-{_ATTRIBUTES_DOC}
+{_params.ATTRIBUTES_DOC}
     See Also
     --------
     MLPKerasRegressor : The same network for regression.
@@ -1212,12 +1048,12 @@ MLPKerasRegressor.__doc__ = f"""A Keras multi-layer perceptron regressor.
     The network of :class:`MLPKerasClassifier` with a linear output unit per
     target and mean squared error as the default loss; ``y`` may have one
     column or several.
-{_PARAMETERS_DOC}
+{_params.PARAMETERS_DOC}
     Attributes
     ----------
     n_outputs_ : int
         Number of targets.
-{_ATTRIBUTES_DOC}
+{_params.ATTRIBUTES_DOC}
     See Also
     --------
     MLPKerasClassifier : The same network for classification.

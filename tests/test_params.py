@@ -1,0 +1,75 @@
+"""One table of parameters: signatures, constraints, docs, guide and CLI agree."""
+
+import inspect
+import re
+
+import pytest
+
+from skmlp import MLPKerasClassifier, MLPKerasRegressor, _params
+from skmlp.cli import NETWORK_FLAGS, build_parser
+from skmlp.estimators import _BaseMLP
+
+from .conftest import ROOT
+
+
+def signature(cls):
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind is not p.VAR_KEYWORD
+    }
+
+
+def test_the_estimators_signatures_agree():
+    base = signature(_BaseMLP)
+    assert signature(MLPKerasRegressor) == base
+    classifier = signature(MLPKerasClassifier)
+    assert {k: v for k, v in classifier.items() if k != "class_weight"} == base
+    assert list(classifier) == [*base][: list(classifier).index("class_weight")] + [
+        "class_weight",
+        *[*base][list(classifier).index("class_weight") :],
+    ]
+
+
+@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
+def test_every_parameter_has_constraints_its_default_meets(cls):
+    params = signature(cls)
+    constraints = cls._parameter_constraints
+    assert set(constraints) == set(params)
+    for name, default in params.items():
+        assert any(c.is_satisfied_by(default) for c in constraints[name]), name
+
+
+@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
+def test_every_parameter_is_documented_with_its_default(cls):
+    section = cls.__doc__.split("Parameters\n    ----------")[1].split("Attributes")[0]
+    entries = re.findall(r"^    (\w[\w, ]*?) : (.*)$", section, re.M)
+    documented = {}
+    for names, spec in entries:
+        for name in names.split(", "):
+            documented[name] = spec
+    for name, default in signature(cls).items():
+        assert name in documented, f"{name} missing from {cls.__name__}'s docstring"
+        stated = re.search(r"default=(.+)$", documented[name])
+        if stated:
+            assert stated.group(1) == repr(default).replace("'", '"'), name
+
+
+def test_every_parameter_is_in_the_user_guide():
+    guide = (ROOT / "docs" / "user-guide.md").read_text()
+    section = guide.split("## Every parameter and its Keras meaning")[1].split("\n## ")[
+        0
+    ]
+    for name in signature(MLPKerasClassifier):
+        assert re.search(rf"\b{name}\b", section), f"{name} missing from the guide"
+
+
+def test_the_command_line_flags_map_to_parameters():
+    params = signature(MLPKerasClassifier)
+    assert set(NETWORK_FLAGS.values()) <= set(params)
+    for command in ("train", "grid"):
+        parser = build_parser()
+        args = parser.parse_args([command])
+        for flag in NETWORK_FLAGS:
+            assert hasattr(args, flag), (command, flag)
+    assert _params.CONSTRAINTS.keys() <= params.keys()
