@@ -26,6 +26,7 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 
+from ._engine._program import HYPER_NAMES
 from ._keras import keras
 
 _STORE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
@@ -94,12 +95,22 @@ def prefitted(estimator, X, y, sample_weight) -> bool:
 
 
 @contextlib.contextmanager
-def serving(store: dict):
-    """Let fits inside this block take their fitted state from ``store``."""
+def serving(store: dict, meta_estimator=None):
+    """Let fits inside this block take their fitted state from ``store``.
+
+    The store is visible in this thread only, so ``meta_estimator`` (a
+    search or an ensemble about to call scikit-learn's ``fit``) runs its
+    fits here: its ``n_jobs`` is None inside the block.
+    """
     token = _STORE.set(store)
+    n_jobs = getattr(meta_estimator, "n_jobs", None)
+    if meta_estimator is not None:
+        meta_estimator.n_jobs = None
     try:
         yield
     finally:
+        if meta_estimator is not None:
+            meta_estimator.n_jobs = n_jobs
         _STORE.reset(token)
 
 
@@ -178,13 +189,8 @@ _PER_MEMBER = {
     "patience",
     "min_delta",
     "verbose",
-    "kernel_l1",
-    "kernel_l2",
-    "bias_l1",
-    "bias_l2",
-    "activity_l1",
-    "activity_l2",
     "dropout",
+    *HYPER_NAMES,
 }
 
 

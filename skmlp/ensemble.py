@@ -66,13 +66,8 @@ class VotingClassifier(_sk.VotingClassifier):
         store = self._batched_fits(X, y, fit_params)
         if store is None:
             return super().fit(X, y, **fit_params)
-        n_jobs = self.n_jobs
-        self.n_jobs = None  # fitted in this thread, where the store is
-        try:
-            with _batch.serving(store):
-                return super().fit(X, y, **fit_params)
-        finally:
-            self.n_jobs = n_jobs
+        with _batch.serving(store, self):
+            return super().fit(X, y, **fit_params)
 
     def _batched_fits(self, X, y, fit_params):
         if (

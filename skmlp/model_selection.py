@@ -103,13 +103,8 @@ class _BatchedSearch:
             store, seconds = self._batched_fits(X, y, params)
             if store is None:
                 return super().fit(X, y, **params)
-            n_jobs = self.n_jobs
-            self.n_jobs = None  # the scoring runs in this thread, with the store
-            try:
-                with _batch.serving(store):
-                    super().fit(X, y, **params)
-            finally:
-                self.n_jobs = n_jobs
+            with _batch.serving(store, self):
+                super().fit(X, y, **params)
             self._add_fit_seconds(seconds, X, y, params)
             return self
         finally:
