@@ -268,6 +268,8 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
         program = job.engine["program"]
         if not _batching_pays(program):
             continue
+        if job.X is not X:  # the fit made data of its own (a copy, or reordered)
+            member.data_id = ("own", id(member))
         group = (program.key, job.engine["shuffle"])
         prepared[group].append((member, job, time.perf_counter() - start))
 

@@ -142,8 +142,9 @@ PARAMETERS_DOC = """
     early_stopping : bool, default=False
         Stop when the validation loss has not improved by ``min_delta`` for
         ``patience`` epochs, and restore the best weights. Uses
-        ``validation_split``, or 0.1 when that is 0.
-    patience : int, default=5
+        ``validation_split`` (the last rows), or, when that is 0, a random
+        10% of the rows, stratified by class.
+    patience : int or np.inf, default=5
     min_delta : float, default=0.0
     tensorboard_dir : str or path, default=None
         Write TensorBoard logs (scalars and weight histograms) to a new

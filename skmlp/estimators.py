@@ -376,6 +376,14 @@ class _BaseMLP(BaseEstimator):
         words = np.random.SeedSequence(seed, spawn_key=(calls,)).generate_state(
             1 + 2 * epochs
         )
+        if self.early_stopping and self.validation_split == 0 and n_train < len(X):
+            # Early stopping's own validation rows: a random sample (stratified
+            # for classes), as scikit-learn's, not whatever rows come last.
+            X, y_keras, sample_weight = _random_rows_last(
+                X, y_keras, sample_weight, n_train,
+                y if isinstance(self, ClassifierMixin) else None,
+                np.random.SeedSequence(seed, spawn_key=(calls, 1)),
+            )  # fmt: skip
         if reset:
             self.__dict__.pop("model_", None)
             self.__dict__.pop("_predictor", None)
@@ -932,6 +940,27 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _random_rows_last(X, y_keras, sample_weight, n_train, labels, seed_sequence):
+    """The rows reordered so that the last ``len(X) - n_train`` are a random
+    sample, stratified by ``labels`` where every class has two rows."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(X))
+    stratify = labels
+    if labels is not None and np.unique(labels, return_counts=True)[1].min() < 2:
+        stratify = None
+    state = int(seed_sequence.generate_state(1)[0])
+    try:
+        train, held = train_test_split(
+            rows, train_size=n_train, stratify=stratify, random_state=state
+        )
+    except ValueError:  # too few rows per class for a stratified split
+        train, held = train_test_split(rows, train_size=n_train, random_state=state)
+    order = np.concatenate([train, held])
+    weights = None if sample_weight is None else sample_weight[order]
+    return X[order], y_keras[order], weights
 
 
 def _explain_shapes(estimator, X, y) -> None:
