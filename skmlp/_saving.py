@@ -122,7 +122,7 @@ def load(path: str | os.PathLike):
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise ValueError(f"{path} is not an skmlp file (not a zip archive).") from None
-    with archive, tempfile.TemporaryDirectory() as tmp:
+    with archive:
         names = set(archive.namelist())
         if not {"estimator.json", "model.keras"} <= names:
             raise ValueError(
@@ -133,10 +133,7 @@ def load(path: str | os.PathLike):
             raise ValueError(
                 f"{path}: unsupported skmlp file (format {meta.get('format')}, class {meta.get('class')})."
             )
-        model_file = Path(tmp) / "model.keras"
-        model_file.write_bytes(_read_member(archive, "model.keras", path))
-        _check_network_config(model_file, path)
-        model = keras.saving.load_model(model_file, safe_mode=True)
+        model = network_from_bytes(_read_member(archive, "model.keras", path), path)
     params = {name: _decode_param(value) for name, value in meta["params"].items()}
     estimator = _CLASSES[meta["class"]](**params)
     for name, value in meta["fitted"].items():
@@ -188,6 +185,25 @@ def _read_member(archive: zipfile.ZipFile, name: str, path) -> bytes:
     if len(data) > limit:
         raise ValueError(f"{path}: {name} is larger than an skmlp file can hold.")
     return data
+
+
+def network_to_bytes(model) -> bytes:
+    """A Keras model as the bytes of a ``.keras`` file (weights, optimizer too)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = Path(tmp) / "model.keras"
+        model.save(model_file)
+        return model_file.read_bytes()
+
+
+def network_from_bytes(data: bytes, source="the network"):
+    """The Keras model of ``network_to_bytes``, checked before Keras reads it."""
+    if len(data) > _MAX_MEMBER_BYTES["model.keras"]:
+        raise ValueError(f"{source}: the network is larger than skmlp can hold.")
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = Path(tmp) / "model.keras"
+        model_file.write_bytes(data)
+        _check_network_config(model_file, source)
+        return keras.saving.load_model(model_file, safe_mode=True)
 
 
 def _check_network_config(model_file: Path, path) -> None:

@@ -651,12 +651,22 @@ class _BaseMLP(BaseEstimator):
         return tags
 
     def __getstate__(self):
-        # The float64 predictor is derived from model_: rebuilt, not stored.
+        # The network travels as the bytes of a .keras file, so that pickle,
+        # joblib and skops (which cannot walk a Keras model) all see plain
+        # data; the float64 predictor is derived from it, rebuilt on load.
         state = dict(super().__getstate__())  # may be __dict__ itself
         state.pop("_predictor", None)
+        if "model_" in state:
+            from ._saving import network_to_bytes
+
+            state["model_"] = network_to_bytes(state["model_"])
         return state
 
     def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            from ._saving import network_from_bytes
+
+            state = {**state, "model_": network_from_bytes(state["model_"])}
         super().__setstate__(state)
         if "model_" in state:
             self._predictor = Predictor(self.model_)

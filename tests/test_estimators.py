@@ -419,3 +419,22 @@ def test_patience_may_be_infinite_and_compile_arguments_are_routed(digits):
     ).fit(X, y)
     assert clf.n_iter_ == 3
     MLPKerasClassifier(**{**FAST, "compile__jit_compile": False}).fit(X, y)
+
+
+def test_skops_saves_a_pipeline_with_a_network(digits, tmp_path):
+    import skops.io as sio  # the "skops" extra, part of dev
+
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), MLPKerasClassifier(**FAST)).fit(X, y)
+    path = tmp_path / "pipe.skops"
+    sio.dump(pipe, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert set(untrusted) <= {
+        "skmlp.estimators.MLPKerasClassifier",
+        "skmlp._validation.InvalidParameterError",
+    }, untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    # Training goes on from the loaded optimizer state.
+    loaded[-1].set_params(warm_start=True, epochs=1).fit(loaded[0].transform(X), y)
+    assert loaded[-1].n_iter_ == FAST["epochs"] + 1
