@@ -1009,8 +1009,11 @@ def _warn_if_stuck_at_chance(estimator, job) -> None:
         warnings.warn(
             f"training accuracy stayed at chance level ({accuracy[-1]:.3f}) and the "
             f"inputs reach {largest:g}: unscaled inputs (such as 0-255 pixels) "
-            f"saturate the network. Scale them (skmlp.datasets.to_features, or "
-            f"sklearn's StandardScaler) or lower the learning rate.",
+            f"saturate the network. Scale them (skmlp.datasets.to_features, "
+            f"IDXLoader(scale=True) or sklearn's StandardScaler) or lower the "
+            f"learning rate. Where raw pixels are the point (the labs' C and E "
+            f"groups), silence this with warnings.filterwarnings('ignore', "
+            f"'training accuracy stayed at chance')."
             UserWarning,
             stacklevel=4,
         )
