@@ -19,6 +19,7 @@ from .estimators import MLPKerasClassifier, MLPKerasRegressor
 
 _CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
 _FORMAT = 1
+_ARRAYS = ("classes_", "feature_names_in_")
 _FITTED = (
     "n_features_in_",
     "n_iter_",
@@ -86,7 +87,7 @@ def save_estimator(estimator, path) -> None:
         },
         "arrays": {
             name: _encode_array(getattr(estimator, name))
-            for name in ("classes_", "feature_names_in_")
+            for name in _ARRAYS
             if hasattr(estimator, name)
         },
     }
@@ -128,17 +129,34 @@ def load(path: str | os.PathLike):
             raise ValueError(
                 f"{path} is not an skmlp file (estimator.json or model.keras missing)."
             )
-        meta = json.loads(_read_member(archive, "estimator.json", path))
-        if meta.get("format") != _FORMAT or meta.get("class") not in _CLASSES:
+        try:
+            meta = json.loads(_read_member(archive, "estimator.json", path))
+        except ValueError as exc:  # includes JSONDecodeError and bad UTF-8
             raise ValueError(
-                f"{path}: unsupported skmlp file (format {meta.get('format')}, class {meta.get('class')})."
-            )
+                f"{path}: estimator.json is not valid JSON ({exc})."
+            ) from None
+        if (
+            not isinstance(meta, dict)
+            or meta.get("format") != _FORMAT
+            or meta.get("class") not in _CLASSES
+        ):
+            found = meta if not isinstance(meta, dict) else meta.get("format")
+            raise ValueError(f"{path}: unsupported skmlp file (format {found!r}).")
         model = network_from_bytes(_read_member(archive, "model.keras", path), path)
-    params = {name: _decode_param(value) for name, value in meta["params"].items()}
-    estimator = _CLASSES[meta["class"]](**params)
-    for name, value in meta["fitted"].items():
+    try:
+        params = {name: _decode_param(value) for name, value in meta["params"].items()}
+        fitted, arrays = dict(meta["fitted"]), dict(meta["arrays"])
+        unknown = (set(fitted) - set(_FITTED)) | (set(arrays) - set(_ARRAYS))
+        if unknown:
+            raise ValueError(f"unknown fitted attributes {sorted(unknown)}")
+        estimator = _CLASSES[meta["class"]](**params)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"{path}: malformed or invalid estimator.json ({exc})."
+        ) from None
+    for name, value in fitted.items():
         setattr(estimator, name, value)
-    for name, encoded in meta["arrays"].items():
+    for name, encoded in arrays.items():
         setattr(estimator, name, _decode_array(encoded, path))
     _check_consistent(estimator, model, path)
     estimator.model_ = model

@@ -1013,7 +1013,7 @@ def _warn_if_stuck_at_chance(estimator, job) -> None:
             f"IDXLoader(scale=True) or sklearn's StandardScaler) or lower the "
             f"learning rate. Where raw pixels are the point (the labs' C and E "
             f"groups), silence this with warnings.filterwarnings('ignore', "
-            f"'training accuracy stayed at chance')."
+            f"'training accuracy stayed at chance').",
             UserWarning,
             stacklevel=4,
         )

@@ -133,3 +133,33 @@ def test_relabelled_classes_and_bad_parameters_are_refused(saved, tmp_path):
 
     with pytest.raises(ValueError, match="invalid saved parameters"):
         skmlp.load(rewrite(saved, tmp_path / "param.skmlp", estimator=bad_param))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda meta: meta.__setitem__("fitted", {"predict": 1}), "unknown fitted"),
+        (lambda meta: meta.pop("params"), "malformed or invalid"),
+        (lambda meta: meta["params"].__setitem__("hiden", 1), "malformed or invalid"),
+        (lambda meta: meta.__setitem__("format", 99), "unsupported skmlp file"),
+    ],
+)
+def test_malformed_estimator_json_is_a_value_error_naming_the_file(
+    saved, tmp_path, edit, message
+):
+    bad = rewrite(saved, tmp_path / "malformed.skmlp", estimator=edit)
+    with pytest.raises(ValueError, match=f"malformed.skmlp.*{message}"):
+        skmlp.load(bad)
+
+
+def test_invalid_json_is_a_value_error_naming_the_file(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        network = archive.read("model.keras")
+    bad = tmp_path / "json.skmlp"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("estimator.json", b"{not json\xff")
+        archive.writestr("model.keras", network)
+    with pytest.raises(
+        ValueError, match="json.skmlp: estimator.json is not valid JSON"
+    ):
+        skmlp.load(bad)
