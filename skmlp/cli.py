@@ -245,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         "default: print the table only",
     )
     labs.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows an interrupted run already wrote to the results file "
+        "beside --markdown (same seeds), and run the rest",
+    )
+    labs.add_argument(
         "--from-results",
         type=Path,
         metavar="JSON",
@@ -531,7 +537,7 @@ def _labs(args) -> int:
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     if args.from_results is None:
         saved = args.markdown.with_suffix(".json")
-        saved.write_text(json.dumps(results, indent=1) + "\n")
+        _write_json(saved, results)
         print(f"saved: {saved}")
     args.markdown.write_text(page)
     print(f"saved: {args.markdown}")
@@ -558,8 +564,16 @@ def _run_labs(args, labs) -> dict:
         f"{' (quick: 1 epoch, 2,000 training rows)' if args.quick else ''}",
         flush=True,
     )
+    saved = None if args.markdown is None else args.markdown.with_suffix(".json")
+    done = _finished_rows(saved, seeds, args.quick) if args.resume else {}
+    if done:
+        print(f"resuming: {', '.join(done)} already in {saved}", flush=True)
+    finished = dict(done)
 
     def progress(row):
+        finished[row["key"]] = row
+        if saved is not None:  # a crash or Ctrl-C keeps the rows done so far
+            _write_json(saved, {**partial, "rows": list(finished.values())})
         experiment = labs.get_experiment(row["key"])
         summary = labs.summarize(experiment, row["runs"])
         print(
@@ -573,9 +587,41 @@ def _run_labs(args, labs) -> dict:
     command += f" --seeds {args.seeds}" + (f" --seed {args.seed}" if args.seed else "")
     if args.only:
         command += " --only " + " ".join(args.only)
-    return labs.run_experiments(
-        mnist, keys, seeds=seeds, quick=args.quick, progress=progress, command=command
+    partial = {"command": command, "seeds": seeds, "quick": args.quick, "rows": []}
+    results = labs.run_experiments(
+        mnist,
+        [k for k in keys if k not in done],
+        seeds=seeds,
+        quick=args.quick,
+        progress=progress,
+        command=command,
     )
+    results["rows"] = [finished[k] for k in keys]
+    return results
+
+
+def _finished_rows(saved, seeds, quick) -> dict:
+    """Rows of an earlier run of the same seeds, kept in its results file."""
+    import json
+
+    if saved is None or not saved.exists():
+        return {}
+    try:
+        earlier = json.loads(saved.read_text())
+    except ValueError:
+        return {}
+    if earlier.get("seeds") != seeds or earlier.get("quick") != quick:
+        return {}
+    return {row["key"]: row for row in earlier.get("rows", [])}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    import json
+
+    from skmlp._files import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main(argv=None) -> int:

@@ -131,3 +131,15 @@ def test_the_labs_page_is_written_from_its_stored_results():
     )
     assert {row["key"] for row in results["rows"]} == set(PUBLISHED)
     assert not results["quick"] and len(results["seeds"]) >= 3
+
+
+def test_an_interrupted_run_resumes_from_its_results_file(offline, tmp_path, capsys):
+    page = tmp_path / "labs.md"
+    common = ["labs", "--quick", "--seeds", "2", "--markdown", str(page)]
+    assert main([*common, "--only", "S1"]) == 0
+    first = json.loads(page.with_suffix(".json").read_text())["rows"][0]
+    capsys.readouterr()
+    assert main([*common, "--only", "S1", "S2", "--resume"]) == 0
+    assert "resuming: S1 already in" in capsys.readouterr().out
+    rows = json.loads(page.with_suffix(".json").read_text())["rows"]
+    assert [r["key"] for r in rows] == ["S1", "S2"] and rows[0] == first
