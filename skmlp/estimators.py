@@ -23,6 +23,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -359,9 +360,11 @@ class _BaseMLP(BaseEstimator):
             y,
             reset=reset,
             dtype=np.float32,
+            accept_sparse=("csr", "csc", "coo"),
             multi_output=isinstance(self, RegressorMixin),
             y_numeric=isinstance(self, RegressorMixin),
         )
+        X = _dense(X)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         y_keras, sample_weight, n_outputs, output_activation, loss = (
             self._prepare_targets(
@@ -638,9 +641,18 @@ class _BaseMLP(BaseEstimator):
         """Network outputs for ``X`` in float64 (see ``_engine._predict``)."""
         check_is_fitted(self, "model_")
         predictor = self._predictor
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=(np.float64, np.float32),
+            accept_sparse=("csr", "csc", "coo"),
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
         chunks = [
-            predictor(X[start : start + _PREDICT_CHUNK])
+            # Sparse rows (TF-IDF and the like) are made dense a chunk at a time.
+            predictor(_dense(X[start : start + _PREDICT_CHUNK]))
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         return np.concatenate(chunks, axis=0)
@@ -648,6 +660,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.sparse = True
         return tags
 
     def __getstate__(self):
@@ -950,6 +963,25 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+# The most a sparse X may take once dense for training (the engine trains on
+# dense rows); beyond it, reduce the features first (TruncatedSVD).
+_MAX_DENSE_BYTES = 4 << 30
+
+
+def _dense(X):
+    """``X`` as a dense array; a sparse matrix densified within a bound."""
+    if not sp.issparse(X):
+        return X
+    size = X.shape[0] * X.shape[1] * X.dtype.itemsize
+    if size > _MAX_DENSE_BYTES:
+        raise ValueError(
+            f"sparse X of shape {X.shape} would take {size / 2**30:.1f} GiB once "
+            f"dense, which the network trains on; reduce its features first, for "
+            f"example with sklearn.decomposition.TruncatedSVD in the pipeline."
+        )
+    return X.toarray()
 
 
 def _random_rows_last(X, y_keras, sample_weight, n_train, labels, seed_sequence):

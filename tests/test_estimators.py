@@ -438,3 +438,16 @@ def test_skops_saves_a_pipeline_with_a_network(digits, tmp_path):
     # Training goes on from the loaded optimizer state.
     loaded[-1].set_params(warm_start=True, epochs=1).fit(loaded[0].transform(X), y)
     assert loaded[-1].n_iter_ == FAST["epochs"] + 1
+
+
+def test_sparse_input_as_from_a_tf_idf_pipeline(digits):
+    import scipy.sparse as sp
+
+    X, y = digits
+    dense = MLPKerasClassifier(**FAST).fit(X, y)
+    for fmt in ("csr", "csc", "coo"):
+        sparse = MLPKerasClassifier(**FAST).fit(getattr(sp, f"{fmt}_matrix")(X), y)
+        np.testing.assert_allclose(
+            sparse.predict_proba(sp.csr_matrix(X[:50])), dense.predict_proba(X[:50]),
+            atol=1e-6,
+        )  # fmt: skip
