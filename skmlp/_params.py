@@ -180,6 +180,13 @@ ATTRIBUTES_DOC = """
         ``partial_fit`` calls.
     n_iter_ : int
         Epochs trained (fewer than ``epochs`` after early stopping).
+    coefs_, intercepts_ : list of ndarray
+        Copies of each ``Dense`` layer's kernel and bias, input to output, as
+        in scikit-learn's ``MLPClassifier``.
+    loss_curve_ : list of float
+        The training loss per epoch (``history_["loss"]``).
+    best_loss_ : float
+        The lowest training loss reached.
     n_features_in_ : int
         Number of input features seen in ``fit``.
     feature_names_in_ : ndarray of str

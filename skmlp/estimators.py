@@ -635,6 +635,33 @@ class _BaseMLP(BaseEstimator):
         optimizer = self.optimizer if isinstance(self.optimizer, str) else "custom"
         return f"h{sizes}_{activation}_{optimizer}"
 
+    # -- scikit-learn's MLP attributes, read from the network and history --
+
+    def _dense_weights(self, index: int) -> list[np.ndarray]:
+        check_is_fitted(self, "model_")
+        return [
+            np.array(layer.get_weights()[index])
+            for layer in self.model_.layers
+            if isinstance(layer, keras.layers.Dense)
+        ]
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        return self._dense_weights(0)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        return self._dense_weights(1)
+
+    @property
+    def loss_curve_(self) -> list[float]:
+        check_is_fitted(self, "model_")
+        return list(self.history_.get("loss", []))
+
+    @property
+    def best_loss_(self) -> float:
+        return float(np.min(self.loss_curve_))
+
     # -- prediction ---------------------------------------------------------
 
     def _forward(self, X) -> np.ndarray:

@@ -451,3 +451,18 @@ def test_sparse_input_as_from_a_tf_idf_pipeline(digits):
             sparse.predict_proba(sp.csr_matrix(X[:50])), dense.predict_proba(X[:50]),
             atol=1e-6,
         )  # fmt: skip
+
+
+def test_mlpclassifier_attributes(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(**{**FAST, "hidden_layer_sizes": (16, 8)})
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "loss_curve_")
+    clf.fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(64, 16), (16, 8), (8, 10)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (8,), (10,)]
+    hidden = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0)
+    hidden = np.maximum(hidden @ clf.coefs_[1] + clf.intercepts_[1], 0)
+    logits = hidden @ clf.coefs_[2] + clf.intercepts_[2]
+    assert (logits.argmax(1) == clf.predict(X)).mean() > 0.99
+    assert clf.loss_curve_ == clf.history_["loss"] and len(clf.loss_curve_) == 8
+    assert clf.best_loss_ == min(clf.loss_curve_)
