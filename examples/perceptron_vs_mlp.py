@@ -9,10 +9,11 @@ SGD (learning rate 0.1, batch 128) on MNIST with 20% held out for validation.
 
 from _common import mnist_features, parse_args
 
-from skmlp import MLPKerasClassifier, plotting, summary
-from skmlp.labs import get_experiment
-
 args = parse_args(__doc__)
+# Keras loads with these imports: after the options, --help answers at once.
+
+from skmlp import MLPKerasClassifier, plotting, summary  # noqa: E402
+from skmlp.labs import get_experiment  # noqa: E402
 
 X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 

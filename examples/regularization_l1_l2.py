@@ -8,12 +8,13 @@ beside the same network without them, and a small grid over the penalty.
 """
 
 from _common import mnist_features, parse_args
-from sklearn.model_selection import GridSearchCV
-
-from skmlp import MLPKerasClassifier, SubsetSplitter, plotting
-from skmlp.labs import get_experiment
 
 args = parse_args(__doc__)
+# Keras loads with these imports: after the options, --help answers at once.
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from skmlp import MLPKerasClassifier, SubsetSplitter, plotting  # noqa: E402
+from skmlp.labs import get_experiment  # noqa: E402
 
 X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
 epochs = 1 if args.quick else 20

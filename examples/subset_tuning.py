@@ -12,11 +12,13 @@ and E7's soft vote of three networks. Each configuration comes from
 
 from _common import parse_args
 
-from skmlp import plotting
-from skmlp.datasets import get_mnist
-from skmlp.labs import get_experiment, make_estimator, prepare_data
-
 args = parse_args(__doc__)
+# Keras loads with these imports: after the options, --help answers at once.
+
+from skmlp import plotting  # noqa: E402
+from skmlp.datasets import get_mnist  # noqa: E402
+from skmlp.labs import get_experiment, make_estimator, prepare_data  # noqa: E402
+
 mnist = get_mnist(args.data)[0]
 quick = dict(epochs=1) if args.quick else {}
 

@@ -10,11 +10,12 @@ two ReLU units starts to bend it, and more units follow the curves.
 import matplotlib.pyplot as plt
 from _common import parse_args
 
-from skmlp import MLPKerasClassifier, plotting
-from skmlp.datasets import make_cosine_classes
-from skmlp.labs import get_experiment
-
 args = parse_args(__doc__, mnist=False)
+# Keras loads with these imports: after the options, --help answers at once.
+
+from skmlp import MLPKerasClassifier, plotting  # noqa: E402
+from skmlp.datasets import make_cosine_classes  # noqa: E402
+from skmlp.labs import get_experiment  # noqa: E402
 
 # Rows are shuffled here (make_cosine_classes' default), so that the
 # validation rows hold both classes. The lab itself stacks class 0 before
