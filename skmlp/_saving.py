@@ -26,6 +26,7 @@ _FITTED = (
     "history_",
     "n_outputs_",
     "_y_ndim",
+    "_y_one_hot",
     "_seed",
     "_fit_calls",
 )

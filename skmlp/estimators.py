@@ -361,7 +361,7 @@ class _BaseMLP(BaseEstimator):
             reset=reset,
             dtype=np.float32,
             accept_sparse=("csr", "csc", "coo"),
-            multi_output=isinstance(self, RegressorMixin),
+            multi_output=isinstance(self, RegressorMixin) or np.ndim(y) == 2,
             y_numeric=isinstance(self, RegressorMixin),
         )
         X = _dense(X)
@@ -819,6 +819,16 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
     def _prepare_targets(
         self, y, sample_weight, reset: bool, classes=None, warm_start=False
     ):
+        one_hot = np.ndim(y) == 2 and _one_hot_targets(self, y)
+        if not reset and one_hot != getattr(self, "_y_one_hot", False):
+            raise ValueError(
+                "y must keep the form of the first fit (one-hot rows or labels)."
+            )
+        if one_hot:  # the labs' to_categorical targets: column j is class j
+            if reset and classes is None:
+                classes = np.arange(y.shape[1])
+            y = np.argmax(y, axis=1)
+        self._y_one_hot = one_hot
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if warm_start and not np.array_equal(np.unique(y), self.classes_):
@@ -936,9 +946,15 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class label for each row of ``X``."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        """Most probable class for each row of ``X``, in the form ``y`` had.
+
+        A label from ``classes_``, or a one-hot row where the classifier was
+        fitted on one-hot targets (``loss="categorical_crossentropy"``).
+        """
+        best = np.argmax(self.predict_proba(X), axis=1)
+        if getattr(self, "_y_one_hot", False):
+            return np.eye(len(self.classes_), dtype=int)[best]
+        return self.classes_[best]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1047,12 +1063,28 @@ def _explain_shapes(estimator, X, y) -> None:
         and y_shape is not None
         and len(y_shape) == 2
         and y_shape[1] > 1
+        and not _one_hot_targets(estimator, y)
     ):
         raise ValueError(
             f"y has shape {tuple(y_shape)}; the classifier takes one label per "
-            f"sample. For one-hot encoded labels (to_categorical), pass "
+            f"sample, or one-hot rows (exactly one 1 each) with "
+            f"loss='categorical_crossentropy', as the labs train. Otherwise pass "
             f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
         )
+
+
+def _one_hot_targets(estimator, y) -> bool:
+    """Whether ``y`` is the labs' one-hot targets for a one-hot loss."""
+    loss = estimator.loss
+    if loss is None or _network.is_sparse_loss(loss) or _network.is_binary_loss(loss):
+        return False
+    y = np.asarray(y)
+    return (
+        y.ndim == 2
+        and y.shape[1] > 1
+        and bool(np.isin(y, (0, 1)).all())
+        and bool((y.sum(axis=1) == 1).all())
+    )
 
 
 def _warn_if_stuck_at_chance(estimator, job) -> None:

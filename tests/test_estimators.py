@@ -18,6 +18,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skmlp
 from skmlp import MLPKerasClassifier, MLPKerasRegressor
 from skmlp._keras import keras
 
@@ -466,3 +467,21 @@ def test_mlpclassifier_attributes(digits):
     assert (logits.argmax(1) == clf.predict(X)).mean() > 0.99
     assert clf.loss_curve_ == clf.history_["loss"] and len(clf.loss_curve_) == 8
     assert clf.best_loss_ == min(clf.loss_curve_)
+
+
+def test_one_hot_targets_the_labs_way(digits, tmp_path):
+    X, y = digits
+    one_hot = np.eye(10)[y]  # keras.utils.to_categorical(y)
+    clf = MLPKerasClassifier(**{**FAST, "loss": "categorical_crossentropy"})
+    clf.fit(X, one_hot)
+    assert clf.classes_.tolist() == list(range(10))
+    assert clf.predict(X[:3]).shape == (3, 10)  # in the form y was given
+    assert clf.predict_proba(X[:3]).shape == (3, 10)
+    labels = MLPKerasClassifier(**{**FAST, "loss": "categorical_crossentropy"})
+    labels.fit(X, y)  # the same network from labels: the same weights
+    np.testing.assert_allclose(clf.predict_proba(X), labels.predict_proba(X), atol=1e-5)
+    assert clf.score(X, one_hot) == pytest.approx(labels.score(X, y))
+    clf.save(tmp_path / "one_hot.skmlp")
+    assert skmlp.load(tmp_path / "one_hot.skmlp").predict(X[:2]).shape == (2, 10)
+    with pytest.raises(ValueError, match="keep the form of the first fit"):
+        clf.partial_fit(X[:10], y[:10])
