@@ -361,7 +361,8 @@ class _BaseMLP(BaseEstimator):
             reset=reset,
             dtype=np.float32,
             accept_sparse=("csr", "csc", "coo"),
-            multi_output=isinstance(self, RegressorMixin) or np.ndim(y) == 2,
+            multi_output=isinstance(self, RegressorMixin)
+            or len(getattr(y, "shape", ())) == 2,
             y_numeric=isinstance(self, RegressorMixin),
         )
         X = _dense(X)
