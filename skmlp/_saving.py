@@ -19,17 +19,6 @@ from .estimators import MLPKerasClassifier, MLPKerasRegressor
 
 _CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
 _FORMAT = 1
-_ARRAYS = ("classes_", "feature_names_in_")
-_FITTED = (
-    "n_features_in_",
-    "n_iter_",
-    "history_",
-    "n_outputs_",
-    "_y_ndim",
-    "_y_one_hot",
-    "_seed",
-    "_fit_calls",
-)
 
 
 def _encode_param(name, value):
@@ -83,12 +72,12 @@ def save_estimator(estimator, path) -> None:
         },
         "fitted": {
             name: getattr(estimator, name)
-            for name in _FITTED
+            for name in estimator._SAVED_STATE
             if hasattr(estimator, name)
         },
         "arrays": {
             name: _encode_array(getattr(estimator, name))
-            for name in _ARRAYS
+            for name in estimator._SAVED_ARRAYS
             if hasattr(estimator, name)
         },
     }
@@ -147,10 +136,13 @@ def load(path: str | os.PathLike):
     try:
         params = {name: _decode_param(value) for name, value in meta["params"].items()}
         fitted, arrays = dict(meta["fitted"]), dict(meta["arrays"])
-        unknown = (set(fitted) - set(_FITTED)) | (set(arrays) - set(_ARRAYS))
+        cls = _CLASSES[meta["class"]]
+        unknown = (set(fitted) - set(cls._SAVED_STATE)) | (
+            set(arrays) - set(cls._SAVED_ARRAYS)
+        )
         if unknown:
             raise ValueError(f"unknown fitted attributes {sorted(unknown)}")
-        estimator = _CLASSES[meta["class"]](**params)
+        estimator = cls(**params)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(
             f"{path}: malformed or invalid estimator.json ({exc})."

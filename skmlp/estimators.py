@@ -110,6 +110,21 @@ class _BaseMLP(BaseEstimator):
     """The core shared by MLPKerasClassifier and MLPKerasRegressor."""
 
     _parameter_constraints: dict = _params.CONSTRAINTS
+    # What a fit leaves besides the network, as save() stores it: JSON
+    # values, then arrays. tests/test_params.py checks that a fit sets
+    # nothing else, so a new fitted attribute cannot be forgotten here.
+    _SAVED_STATE = (
+        "n_features_in_",
+        "n_iter_",
+        "history_",
+        "n_outputs_",
+        "_y_ndim",
+        "_y_one_hot",
+        "_seed",
+        "_fit_calls",
+        "tensorboard_log_dir_",
+    )
+    _SAVED_ARRAYS = ("classes_", "feature_names_in_")
 
     def __init__(
         self,

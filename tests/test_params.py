@@ -73,3 +73,16 @@ def test_the_command_line_flags_map_to_parameters():
         for flag in NETWORK_FLAGS:
             assert hasattr(args, flag), (command, flag)
     assert _params.CONSTRAINTS.keys() <= params.keys()
+
+
+@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
+def test_save_knows_every_attribute_a_fit_sets(cls, digits, tmp_path):
+    import pandas as pd
+
+    X, y = digits
+    X = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+    est = cls((8,), epochs=1, random_state=0, tensorboard_dir=tmp_path)
+    est.fit(X, y if cls is MLPKerasClassifier else y.astype(float))
+    params = set(est.get_params()) | {"_routed_params"}
+    known = {"model_", "_predictor", *cls._SAVED_STATE, *cls._SAVED_ARRAYS}
+    assert set(vars(est)) - params <= known, set(vars(est)) - params - known
