@@ -308,7 +308,11 @@ def plot_search_results(search, params=None, *, ax=None):
     ax.set_xticks(range(len(x_values)), x_values)
     ax.set_xlabel(params[0])
     ax.set_ylabel("mean test score")
-    ax.set_title("grid search")
+    failed = int(np.sum(~np.isfinite(np.asarray(results["mean_test_score"], float))))
+    total = len(results["mean_test_score"])
+    ax.set_title(
+        "grid search" + (f" ({failed} of {total} candidates failed)" if failed else "")
+    )
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

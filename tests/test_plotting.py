@@ -157,3 +157,4 @@ def test_plot_search_results_ignores_failed_fits():
     np.testing.assert_allclose(
         np.asarray(ax.get_lines()[0].get_ydata(), dtype=float), [0.91, 0.88]
     )
+    assert ax.get_title() == "grid search (1 of 4 candidates failed)"
