@@ -199,3 +199,56 @@ def test_data_home_follows_argument_then_environment(tmp_path, monkeypatch):
     assert get_data_home() == tmp_path / "from_env"
     assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
     assert (tmp_path / "arg").is_dir()
+
+
+def test_stale_partial_downloads_are_removed(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    stale = folder / ".train-images-idx3-ubyte.gz.abc.part"
+    fresh = folder / ".t10k-images-idx3-ubyte.gz.def.part"  # another process's
+    for part in (stale, fresh):
+        part.write_bytes(b"half a file")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    with pytest.raises(OSError, match="downloads are off"):
+        fetch_mnist(tmp_path, download_if_missing=False)
+    assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("_DOWNLOAD_MAX_BYTES", 2 << 20, "more than 2097152 bytes: not MNIST"),
+        ("_DOWNLOAD_DEADLINE", 0.0, "gave up after 0 s"),
+    ],
+)
+def test_a_download_too_large_or_too_slow_is_abandoned(
+    tmp_path, monkeypatch, limit, value, message
+):
+    from skmlp.datasets import _mnist
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(8):
+                self.wfile.write(bytes(1 << 20))
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(_mnist, limit, value)
+    try:
+        with pytest.raises(OSError, match=message):
+            fetch_mnist(
+                tmp_path, mirrors=[f"http://127.0.0.1:{server.server_address[1]}/"]
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [p.name for p in (tmp_path / "mnist").iterdir()] == []  # nothing left
