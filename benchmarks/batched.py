@@ -55,10 +55,10 @@ def _data(name, data_dir):
     return np.ascontiguousarray(X), y
 
 
-def _raw_mnist(data_dir):
+def _mnist_arrays(data_dir):
     from skmlp.datasets import load_mnist
 
-    return load_mnist(data_dir)[0]
+    return load_mnist(data_dir)
 
 
 def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
@@ -108,7 +108,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
         from skmlp import labs
 
         e7 = labs.get_experiment("E7")
-        X, y, _, _ = labs.prepare_data(e7, (_raw_mnist(data_dir), None))
+        X, y, _, _ = labs.prepare_data(e7, _mnist_arrays(data_dir))
         epochs = int(arg or 2)
         members = labs.make_estimator(e7, epochs=epochs).estimators
         for _ in range(2):

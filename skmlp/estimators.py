@@ -956,6 +956,18 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         # float32 softmax sums to 1 only within ~1e-7; make it exact.
         return out / out.sum(axis=1, keepdims=True)
 
+    @property
+    def validation_scores_(self) -> list[float] | None:
+        """Validation accuracy per epoch, or None without validation rows."""
+        check_is_fitted(self, "model_")
+        scores = self.history_.get("val_accuracy")
+        return None if scores is None else list(scores)
+
+    @property
+    def best_validation_score_(self) -> float | None:
+        scores = self.validation_scores_
+        return None if not scores else float(np.max(scores))
+
     def predict_log_proba(self, X) -> np.ndarray:
         """Logarithm of ``predict_proba``: shape (n_samples, n_classes)."""
         with np.errstate(divide="ignore"):
@@ -1174,6 +1186,9 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch (``history_["val_accuracy"]``), None
+        when no rows were held out; ``best_validation_score_`` its maximum.
 {_params.ATTRIBUTES_DOC}
     See Also
     --------

@@ -485,3 +485,12 @@ def test_one_hot_targets_the_labs_way(digits, tmp_path):
     assert skmlp.load(tmp_path / "one_hot.skmlp").predict(X[:2]).shape == (2, 10)
     with pytest.raises(ValueError, match="keep the form of the first fit"):
         clf.partial_fit(X[:10], y[:10])
+
+
+def test_validation_scores_follow_the_held_out_rows(digits):
+    X, y = digits
+    plain = MLPKerasClassifier(**FAST).fit(X, y)
+    assert plain.validation_scores_ is None and plain.best_validation_score_ is None
+    held = MLPKerasClassifier(**{**FAST, "validation_split": 0.2}).fit(X, y)
+    assert held.validation_scores_ == held.history_["val_accuracy"]
+    assert held.best_validation_score_ == max(held.history_["val_accuracy"])
