@@ -427,7 +427,9 @@ def render_page(results: dict) -> str:
         + ". The published figures are single runs on the labs' authors' machines; "
         "where a configuration is sensitive to the seed, one run can land anywhere in "
         "the seeds' range, so a row counts as reproduced when the published figure "
-        "lies within the seeds' range or within 2 points of their median. "
+        "lies within the seeds' range or within 2 points of their median. Seconds "
+        "are wall time per seed on that machine (a row's seeds train together "
+        "where skmlp batches), whatever else it was running. "
         "Configurations follow the labs' own code (`shared/spec/labs.md`, section 2): "
         "groups C and E train on raw 0-255 pixels, A, B and D on pixels scaled to "
         "[0, 1].",

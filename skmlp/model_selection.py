@@ -12,6 +12,7 @@ usual. The user guide's "Many networks at once" says when it batches.
 
 from __future__ import annotations
 
+import joblib
 import numpy as np
 import sklearn
 from sklearn import model_selection as _sk
@@ -105,7 +106,7 @@ class _BatchedSearch:
                 return super().fit(X, y, **params)
             with _batch.serving(store, self):
                 super().fit(X, y, **params)
-            self._add_fit_seconds(seconds, X, y, params)
+            self._add_fit_seconds(seconds)
             return self
         finally:
             del self._candidates
@@ -131,7 +132,7 @@ class _BatchedSearch:
         )
         return store, seconds
 
-    def _add_fit_seconds(self, seconds, X, y, params):
+    def _add_fit_seconds(self, seconds):
         """Put each batched fit's share of its batch's time into ``cv_results_``."""
         results = self.cv_results_
         for index, members in self._member_keys.items():
@@ -151,8 +152,6 @@ def _preprocessing_tag(estimator) -> str | None:
     """Equal for estimators whose steps before the network are the same."""
     if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
         return None
-    import joblib
-
     try:
         return joblib.hash(estimator[:-1].get_params(deep=True))
     except Exception:
