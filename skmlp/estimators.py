@@ -30,7 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _batch, _engine, _network, _params
-from ._engine._predict import Predictor
+from ._engine._predict import Predictor, activation_name
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
@@ -467,9 +467,7 @@ class _BaseMLP(BaseEstimator):
             hidden=tuple(layer.units for layer in hidden),
             activations=tuple(per_layer(self.activation, n_hidden, "activation")),
             output_units=output.units,
-            output_activation=keras.activations.serialize(output.activation)
-            if not isinstance(output.activation, str)
-            else output.activation,
+            output_activation=activation_name(output.activation),
             batch_normalization=bool(self.batch_normalization),
             dropout_layers=tuple(r > 0 for r in self._dropout_rates(n_hidden)),
             weight_penalty=any(

@@ -94,6 +94,10 @@ def test_importing_skmlp_estimators_changes_no_process_state():
         "import skmlp.estimators, skmlp.model_selection\n"
         "assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items())\n"
         "assert 'tensorflow' not in sys.modules, 'TensorFlow imported under JAX'\n"
+        "import numpy as np\n"
+        "X = np.random.default_rng(0).random((40, 3)); y = np.arange(40) % 2\n"
+        "skmlp.estimators.MLPKerasClassifier((4,), epochs=1).fit(X, y).predict(X)\n"
+        "assert 'tensorflow' not in sys.modules, 'a JAX fit imported TensorFlow'\n"
         "print('ok')\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",)}

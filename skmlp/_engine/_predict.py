@@ -43,7 +43,19 @@ ACTIVATIONS = {
 }
 
 
-def _activation_name(function) -> str:
+def activation_name(function) -> str:
+    """The Keras name of an activation function ("relu", "softmax", ...).
+
+    Read from the function itself where Keras knows it by that name:
+    ``keras.activations.serialize`` would import TensorFlow (to check for
+    it) even under JAX or torch, seconds on a first fit.
+    """
+    name = getattr(function, "__name__", None)
+    try:
+        if name and keras.activations.get(name) is function:
+            return name
+    except ValueError:
+        pass
     name = keras.activations.serialize(function)
     return name if isinstance(name, str) else name.get("config", name)
 
@@ -70,7 +82,7 @@ class Predictor:
                 raise TypeError(f"unexpected layer {layer.name!r} in an skmlp network")
 
     def _add_activation(self, function) -> None:
-        name = _activation_name(function)
+        name = activation_name(function)
         if name != "linear":
             self.steps.append(("activation", ACTIVATIONS[name], None))
 
