@@ -61,12 +61,22 @@ def _mnist_arrays(data_dir):
     return load_mnist(data_dir)
 
 
+def _xla_options() -> None:
+    """``SKMLP_BENCH_XLA`` (JSON): the engine's XLA options on a GPU, to compare."""
+    if os.environ.get("SKMLP_BENCH_XLA"):
+        from skmlp._engine import _jax
+
+        _jax.COMPILER_OPTIONS["gpu"] = json.loads(os.environ["SKMLP_BENCH_XLA"])
+
+
 def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
     import warnings
 
     from sklearn import model_selection as sk
 
     import skmlp._keras  # noqa: F401  (imports are not timed)
+
+    _xla_options()
     from skmlp import MLPKerasClassifier, ensemble, model_selection
 
     warnings.simplefilter("ignore")

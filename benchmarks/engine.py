@@ -128,10 +128,20 @@ def _fitter(contender: str, hidden, epochs: int, seed: int):
     return fit
 
 
+def _xla_options() -> None:
+    """``SKMLP_BENCH_XLA`` (JSON): the engine's XLA options on a GPU, to compare."""
+    if os.environ.get("SKMLP_BENCH_XLA"):
+        from skmlp._engine import _jax
+
+        _jax.COMPILER_OPTIONS["gpu"] = json.loads(os.environ["SKMLP_BENCH_XLA"])
+
+
 def worker(case: str, contender: str, epochs: int, data_dir: str) -> dict:
     import numpy as np
 
     import skmlp._keras  # noqa: F401  (imports are not timed)
+
+    _xla_options()
 
     if case == "flat":
         import psutil
@@ -201,7 +211,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        help="default: tensorflow and jax; with --gpu, jax and torch",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "engine.md")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=5, help=argparse.SUPPRESS)
@@ -217,7 +231,9 @@ def main(argv=None) -> int:
         print(line, flush=True)
         lines.append(line)
 
-    backends = ["jax", "torch"] if args.gpu else args.backends
+    backends = args.backends or (
+        ["jax", "torch"] if args.gpu else ["tensorflow", "jax"]
+    )
     for backend in backends:
         say(f"## Backend: {backend}")
         say()

@@ -20,16 +20,18 @@ import os
 import time
 import zlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 from sklearn.base import clone
 
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 
-_STORE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+_STORE: contextvars.ContextVar[Store | None] = contextvars.ContextVar(
     "skmlp_prefitted", default=None
 )
 
@@ -42,29 +44,61 @@ _STORE: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 CPU_BATCH_MAX_WORK = 20_000_000
 
 
+_CHUNK = 1 << 24  # bytes per CRC-32 (zlib releases the GIL over each)
+
+
 def fingerprint(data) -> Any:
-    """A checksum of an array's contents (CRC-32: as fast as copying it)."""
+    """A checksum of an array's contents (CRC-32s of 16 MiB chunks).
+
+    Every batched fit checksums its data (a search: each fold's training
+    set), so large arrays are checksummed in chunks over a few threads.
+    """
     if isinstance(data, np.ndarray) and data.dtype != object:
-        contiguous = np.ascontiguousarray(data)
-        return (
-            data.shape,
-            data.dtype.str,
-            zlib.crc32(contiguous.reshape(-1).view(np.uint8)),
-        )
+        flat = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+        chunks = [flat[i : i + _CHUNK] for i in range(0, flat.size, _CHUNK)]
+        if len(chunks) > 1:
+            with ThreadPoolExecutor(min(len(chunks), os.cpu_count() or 1, 8)) as pool:
+                sums = tuple(pool.map(zlib.crc32, chunks))
+        else:
+            sums = tuple(map(zlib.crc32, chunks))
+        return (data.shape, data.dtype.str, sums)
     return joblib.hash(data)
 
 
-def fit_key(estimator, X, y, sample_weight, X_fingerprint=None) -> str:
-    """What identifies one fit: the estimator's class and parameters, the data."""
-    return joblib.hash(
-        (
-            type(estimator).__qualname__,
-            estimator.get_params(deep=False),
-            fingerprint(X) if X_fingerprint is None else X_fingerprint,
-            fingerprint(y),
-            fingerprint(sample_weight),
+class Store:
+    """Fitted estimators (or errors) by ``Store.key``, and known fingerprints.
+
+    ``prints`` remembers the fingerprint of each array already checksummed
+    (by identity, holding the array so that its id is not reused): an
+    ensemble's members are fitted on the very arrays the batch trained on.
+    """
+
+    def __init__(self):
+        self.fits: dict[str, list] = defaultdict(list)
+        self.prints: dict[int, tuple[Any, Any]] = {}
+
+    def fingerprint(self, data, remember: bool) -> Any:
+        known = self.prints.get(id(data))
+        if known is not None and known[0] is data:
+            return known[1]
+        value = fingerprint(data)
+        if remember and data is not None:
+            self.prints[id(data)] = (data, value)
+        return value
+
+    def key(self, estimator, X, y, sample_weight, *, remember=False) -> str:
+        """What identifies one fit: the estimator's class and parameters, the data.
+
+        ``remember``: keep the arrays' fingerprints (the batch's own arrays;
+        not the copies scikit-learn makes per fit, which would stay alive).
+        """
+        return joblib.hash(
+            (
+                type(estimator).__qualname__,
+                estimator.get_params(deep=False),
+                *(self.fingerprint(a, remember) for a in (X, y, sample_weight)),
+            )
         )
-    )
 
 
 def prefitted(estimator, X, y, sample_weight) -> bool:
@@ -75,13 +109,13 @@ def prefitted(estimator, X, y, sample_weight) -> bool:
     failed raises its error here, where its own fit would have raised it.
     """
     store = _STORE.get()
-    if not store:
+    if store is None or not store.fits:
         return False
     try:
-        key = fit_key(estimator, X, y, sample_weight)
+        key = store.key(estimator, X, y, sample_weight)
     except Exception:  # unhashable data: fit as usual
         return False
-    entries = store.get(key)
+    entries = store.fits.get(key)
     if not entries:
         return False
     entry = entries.pop(0)
@@ -95,7 +129,7 @@ def prefitted(estimator, X, y, sample_weight) -> bool:
 
 
 @contextlib.contextmanager
-def serving(store: dict, meta_estimator=None):
+def serving(store: Store, meta_estimator=None):
     """Let fits inside this block take their fitted state from ``store``.
 
     The store is visible in this thread only, so ``meta_estimator`` (a
@@ -137,26 +171,24 @@ def available() -> bool:
 
 def fit_members(
     members: list[Member], *, n_jobs=None, max_batch=None, verbose: int = 0
-) -> tuple[dict, dict]:
+) -> tuple[Store, dict]:
     """Train ``members`` in batches; a store for ``serving`` and fit seconds.
 
-    The store maps ``fit_key`` to fitted estimators (or the errors of failed
+    The store maps ``Store.key`` to fitted estimators (or the errors of failed
     fits); the seconds map the same keys to each member's share of its
     batch's time. Members that cannot be batched are left out: their fits
     run as usual later.
     """
-    prints: dict[Any, Any] = {}
+    store = Store()
     keyed = []
     for member in members:
-        if member.data_id is None or member.data_id not in prints:
-            prints[member.data_id] = fingerprint(member.X)
         try:
-            member.key = fit_key(
+            member.key = store.key(
                 member.estimator,
                 member.X,
                 member.y,
                 member.sample_weight,
-                X_fingerprint=prints[member.data_id],
+                remember=True,
             )
         except Exception:  # a parameter that cannot be hashed: fitted as usual
             continue
@@ -169,13 +201,12 @@ def fit_members(
         results = joblib.Parallel(n_jobs=n_jobs)(
             joblib.delayed(_fit_task)(task, max_batch, verbose) for task in tasks
         )
-    store: dict = defaultdict(list)
     seconds: dict = defaultdict(list)
     for result in results:
         for key, fitted, spent in result:
-            store[key].append(fitted)
+            store.fits[key].append(fitted)
             seconds[key].append(spent)
-    return dict(store), dict(seconds)
+    return store, dict(seconds)
 
 
 # Parameters that never separate networks into different compiled programs
@@ -241,22 +272,37 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
     from ._engine import _many
 
     converted: dict[Any, Any] = {}
+    finite: dict[Any, bool] = {}
     prepared = defaultdict(list)
     done = []
     for member in members:
         X = member.X
         if isinstance(X, np.ndarray) and member.data_id is not None:
             # One float32 copy per data set, which every member's validation
-            # then keeps as it is (and the engine holds once).
+            # then keeps as it is (and the engine holds once), checked for
+            # NaN and infinity once (else each member raises its own error).
             if member.data_id not in converted:
                 converted[member.data_id] = np.ascontiguousarray(X, dtype=np.float32)
+                finite[member.data_id] = bool(
+                    np.isfinite(converted[member.data_id].sum())
+                )
             X = converted[member.data_id]
         estimator = member.estimator
         start = time.perf_counter()
         try:
-            job = estimator._begin_fit(
-                X, member.y, member.sample_weight, estimator.epochs, True, None, False
-            )
+            with sklearn.config_context(
+                assume_finite=finite.get(member.data_id, False)
+                or sklearn.get_config()["assume_finite"]
+            ):
+                job = estimator._begin_fit(
+                    X,
+                    member.y,
+                    member.sample_weight,
+                    estimator.epochs,
+                    True,
+                    None,
+                    False,
+                )
         except Exception as error:  # the same error the member's fit raises
             done.append((member.key, error, time.perf_counter() - start))
             continue
@@ -270,15 +316,25 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
             continue
         if job.X is not X:  # the fit made data of its own (a copy, or reordered)
             member.data_id = ("own", id(member))
-        group = (program.key, job.engine["shuffle"])
+        # Networks that differ only in where dropout sits train as one
+        # program (below): a rate of 0 leaves a layer's output as it is.
+        unmasked = dataclasses.replace(
+            program, dropout_layers=(False,) * len(program.hidden)
+        )
+        group = (unmasked.key, job.engine["shuffle"])
         prepared[group].append((member, job, time.perf_counter() - start))
 
     for entries in prepared.values():
-        size = _cap(entries[0][1].engine["program"], entries, max_batch)
+        program = entries[0][1].engine["program"]
+        layouts = [job.engine["program"].dropout_layers for _, job, _ in entries]
+        if len(set(layouts)) > 1:
+            program = dataclasses.replace(
+                program, dropout_layers=tuple(map(any, zip(*layouts, strict=True)))
+            )
+        size = _cap(program, entries, max_batch)
         for first in range(0, len(entries), size):
             chunk = entries[first : first + size]
             if verbose:
-                program = chunk[0][1].engine["program"]
                 layers = "-".join(
                     map(
                         str,
@@ -292,7 +348,10 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
             start = time.perf_counter()
             outcomes = _many.train_many(
                 [m.estimator.model_ for m, _, _ in chunk],
-                [dict(j.engine, X=j.X, n_train=j.n_train) for _, j, _ in chunk],
+                [
+                    dict(j.engine, X=j.X, n_train=j.n_train, program=program)
+                    for _, j, _ in chunk
+                ],
                 data_ids=[
                     m.data_id if m.data_id is not None else i
                     for i, (m, _, _) in enumerate(chunk)
@@ -309,6 +368,13 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
     return done
 
 
+def on_accelerator() -> bool:
+    """Whether JAX computes on a GPU or TPU (where batches are nearly free)."""
+    import jax
+
+    return jax.default_backend() != "cpu"
+
+
 def _batching_pays(program) -> bool:
     """The fixed rule for where to train together (see docs/performance.md).
 
@@ -316,9 +382,7 @@ def _batching_pays(program) -> bool:
     CPU, only networks whose training step is small, where per-step overhead
     dominates and batching saves it.
     """
-    import jax
-
-    if jax.default_backend() != "cpu":
+    if on_accelerator():
         return True
     return _step_work(program) <= CPU_BATCH_MAX_WORK
 

@@ -566,6 +566,11 @@ class _BaseMLP(BaseEstimator):
     def _build_and_compile(
         self, n_features, n_outputs, output_activation, loss, n, seed
     ):
+        if keras.backend.backend() == "jax":
+            from ._engine._jax import enable_persistent_cache
+
+            # Before the initialisers run: they compile too, once per shape.
+            enable_persistent_cache()
         model = self._build_network(n_features, n_outputs, output_activation, seed)
         optimizer = _network.make_optimizer(
             self.optimizer,
@@ -1121,7 +1126,11 @@ def _warn_if_stuck_at_chance(estimator, job) -> None:
         return
     if accuracy[-1] > 1.5 / len(classes):
         return
-    largest = float(np.max(np.abs(job.X)))
+    # A sample of rows first: unscaled inputs show in any of them.
+    sample = job.X[:: max(1, job.X.shape[0] // 1000)]
+    largest = max(float(np.max(sample)), -float(np.min(sample)))
+    if largest <= 10:
+        largest = max(float(np.max(job.X)), -float(np.min(job.X)))
     if largest > 10:
         warnings.warn(
             f"training accuracy stayed at chance level ({accuracy[-1]:.3f}) and the "

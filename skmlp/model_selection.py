@@ -120,11 +120,17 @@ class _BatchedSearch:
         fit_params = {k: v for k, v in params.items() if k != "groups"}
         members, transformed = [], {}
         self._member_keys = {}
+        fits = splits
+        if self.refit is not False and _batch.on_accelerator():
+            # Each candidate's refit on all rows trains in the same batch: on
+            # a GPU that costs less than compiling a program for the one refit.
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            fits = [*splits, (np.arange(n), None)]
         for index, candidate in enumerate(self._candidates):
             estimator = clone(self.estimator).set_params(**clone(candidate, safe=False))
-            found = _split_members(estimator, X, y, splits, fit_params, transformed)
+            found = _split_members(estimator, X, y, fits, fit_params, transformed)
             members += found
-            self._member_keys[index] = found
+            self._member_keys[index] = found[: len(splits)]
         if not members:
             return None, None
         store, seconds = _batch.fit_members(

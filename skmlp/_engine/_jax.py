@@ -24,6 +24,20 @@ _trainers: dict[str, Trainer] = {}
 # Steps per iteration of the compiled loop over batches (lax.scan's unroll).
 SCAN_UNROLL = 1
 _lock = threading.Lock()
+# XLA options for the training programs, by platform. On a GPU, autotuning
+# the matrix products doubles the compile time and gains no training speed
+# for networks this small: a search's programs compiled in 10.3 s with it and
+# 5.0 s without, and trained as fast (an H100; docs/performance.md). Turning
+# Triton's matrix kernels off as well compiled a little faster still but
+# made a single fit 1.3x slower.
+COMPILER_OPTIONS: dict[str, dict] = {"gpu": {"xla_gpu_autotune_level": 0}}
+
+
+def _jit(fun, **kwargs):
+    options = COMPILER_OPTIONS.get(jax.default_backend())
+    if options:
+        kwargs["compiler_options"] = options
+    return jax.jit(fun, **kwargs)
 
 
 def trainer(program: Program) -> Trainer:
@@ -57,8 +71,9 @@ def enable_persistent_cache() -> None:
 
     folder = os.path.join(get_data_home(), "jax-cache")
     jax.config.update("jax_compilation_cache_dir", folder)
-    # skmlp's programs compile in well under JAX's default 1 s threshold.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    # skmlp's programs compile in well under JAX's default 1 s threshold, and
+    # the many small ones (initialisers, one per weight shape) add up.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
@@ -87,16 +102,16 @@ class Trainer:
                 for i, s in enumerate(program.trainable_shapes())
             ]
         )
-        self.epoch = jax.jit(self._epoch, static_argnames=("shuffle",))
-        self.evaluate = jax.jit(self._evaluate)
+        self.epoch = _jit(self._epoch, static_argnames=("shuffle",))
+        self.evaluate = _jit(self._evaluate)
         # Many networks of this structure at once (skmlp._batch): the same
         # functions mapped over stacked weights, data rows and seeds; the
         # data set itself (X) is shared, each member reading its own rows.
-        self.epoch_many = jax.jit(
+        self.epoch_many = _jit(
             jax.vmap(self._epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0, 0, 0, None)),
             static_argnums=(10,),
         )
-        self.evaluate_many = jax.jit(
+        self.evaluate_many = _jit(
             jax.vmap(self._evaluate, in_axes=(0, 0, None, 0, 0, 0, 0, 0))
         )
 

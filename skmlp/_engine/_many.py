@@ -142,7 +142,8 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
             dtype=floatx,
         )
     )
-    read = [_read(model) for model in models]
+    # One transfer of every member's initial state (not one wait per array).
+    read = jax.device_get([_read(model) for model in models])
     params = _stack([[np.asarray(v) for v in r[0]] for r in read])
     state = _stack([[np.asarray(v) for v in r[1]] for r in read])
     opt_vars = _stack([[np.asarray(v) for v in r[2]] for r in read])

@@ -60,20 +60,39 @@ def activation_name(function) -> str:
     return name if isinstance(name, str) else name.get("config", name)
 
 
+def _host_values(variables) -> dict[int, np.ndarray]:
+    """Float64 copies of the variables' values, by ``id`` of the variable.
+
+    On JAX one ``device_get`` fetches them all: reading them one by one
+    waits for the device once per array.
+    """
+    values = [v.value for v in variables]
+    if keras.backend.backend() == "jax":
+        import jax
+
+        values = jax.device_get(values)
+    else:
+        values = [keras.ops.convert_to_numpy(a) for a in values]
+    return {
+        id(v): np.asarray(a, np.float64)
+        for v, a in zip(variables, values, strict=True)
+    }
+
+
 class Predictor:
     """The network's inference pass as a list of NumPy float64 steps."""
 
     def __init__(self, model):
         self.steps = []
+        host = _host_values(model.weights)
         for layer in model.layers:
+            weights = [host[id(v)] for v in layer.weights]
             if isinstance(layer, keras.layers.Dense):
-                kernel, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
+                kernel, bias = weights
                 self.steps.append(("dense", kernel, bias))
                 self._add_activation(layer.activation)
             elif isinstance(layer, keras.layers.BatchNormalization):
-                gamma, beta, mean, var = (
-                    np.asarray(w, np.float64) for w in layer.get_weights()
-                )
+                gamma, beta, mean, var = weights
                 scale = gamma / np.sqrt(var + layer.epsilon)
                 self.steps.append(("affine", scale, beta - mean * scale))
             elif isinstance(layer, keras.layers.Activation):
