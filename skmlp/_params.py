@@ -1,81 +1,122 @@
 """The estimators' parameters: what each accepts and what it means, in one place.
 
-``CONSTRAINTS`` (checked by ``fit``) and ``PARAMETERS_DOC`` (the numpydoc
-section of both estimators' docstrings) cover every parameter of
-``MLPKerasClassifier`` and ``MLPKerasRegressor``; ``CLASSIFIER_CONSTRAINTS``
-the classifier's own. ``tests/test_params.py`` checks them against the
-estimators' signatures, the user guide's table and the command line's flags,
-so that none of them can drift from the others.
+For every parameter of ``MLPKerasClassifier`` and ``MLPKerasRegressor``:
+``CONSTRAINTS`` (checked by ``fit``; ``CLASSIFIER_CONSTRAINTS`` the
+classifier's own), ``PARAMETERS_DOC`` (the numpydoc section of both
+estimators' docstrings), ``KERAS`` (where it goes in Keras) and, for those
+the command line offers, ``FLAGS`` (``skmlp train`` and ``skmlp grid`` build
+their options and their mapping to parameters from it). The user guide's
+table of every parameter is generated from this module
+(``tools/make_api_reference.py``). ``tests/test_params.py`` checks all of it
+against the estimators' signatures, so that none of them can drift.
+
+Adding a parameter: a row in each table here, the argument in both
+estimators' signatures, and its use where the network is built.
 """
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-
-from . import _network
-from ._engine._program import HYPER_NAMES
-from ._keras import keras
-from ._validation import (
-    Boolean,
-    Infinity,
-    InstanceOf,
-    Interval,
-    LayerSizes,
-    NoneValue,
-    Options,
-    PathLike,
-    PerLayer,
-)
-
-CONSTRAINTS = {
-    "hidden_layer_sizes": [LayerSizes()],
-    "activation": [PerLayer(Options(*_network.ACTIVATIONS))],
-    "kernel_initializer": [
-        Options(*_network.INITIALIZERS),
-        InstanceOf(keras.initializers.Initializer),
-    ],
-    "bias_initializer": [
-        Options(*_network.INITIALIZERS),
-        InstanceOf(keras.initializers.Initializer),
-    ],
-    "dropout": [PerLayer(Interval(numbers.Real, 0, 1, closed="left"))],
-    "batch_normalization": [Boolean()],
-    **{name: [Interval(numbers.Real, 0, None)] for name in HYPER_NAMES},
-    "optimizer": [
-        Options(*_network.OPTIMIZERS),
-        InstanceOf(keras.optimizers.Optimizer),
-        InstanceOf(type, description="a keras.optimizers.Optimizer class"),
-    ],
-    "learning_rate": [NoneValue(), Interval(numbers.Real, 0, None, closed="neither")],
-    "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-    "loss": [NoneValue(), InstanceOf(str, keras.losses.Loss)],
-    "metrics": [NoneValue(), InstanceOf(list, tuple)],
-    "batch_size": [Interval(numbers.Integral, 1, None)],
-    "epochs": [Interval(numbers.Integral, 1, None)],
-    "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-    "shuffle": [Boolean()],
-    "callbacks": [NoneValue(), InstanceOf(list, tuple)],
-    "verbose": [Boolean(), Interval(numbers.Integral, 0, 2)],
-    "random_state": [
-        NoneValue(),
-        Interval(numbers.Integral, 0, None),
-        InstanceOf(np.random.RandomState),
-    ],
-    "run_eagerly": [Boolean()],
-    "warm_start": [Boolean()],
-    "early_stopping": [Boolean()],
-    "patience": [Interval(numbers.Integral, 1, None), Infinity()],
-    "min_delta": [Interval(numbers.Real, 0, None)],
-    "tensorboard_dir": [NoneValue(), PathLike()],
-    "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
-    "jit_compile": [Options("auto"), Boolean()],
-    "engine": [Options("auto", "keras")],
+# Where each parameter goes in Keras (the user guide's table).
+KERAS = {
+    "hidden_layer_sizes": "one `Dense(units)` per entry",
+    "activation": "`Activation(name)` after each hidden `Dense`",
+    "kernel_initializer": "`Dense(kernel_initializer=...)`",
+    "bias_initializer": "`Dense(bias_initializer=...)`",
+    "dropout": "`Dropout(rate)` after each hidden activation",
+    "batch_normalization": "`Dense -> BatchNormalization -> Activation`",
+    **{
+        f"{kind}_{norm}": f"`{kind}_regularizer=L1L2(...)` on every "
+        + ("`Dense`" if kind != "activity" else "hidden layer")
+        for kind in ("kernel", "bias", "activity")
+        for norm in ("l1", "l2")
+    },
+    "optimizer": "a new optimizer at each fit; `optimizer__<arg>` to its constructor",
+    "learning_rate": "the optimizer's `learning_rate`",
+    "momentum": "`SGD(momentum=...)`, `RMSprop(momentum=...)`",
+    "loss": "`compile(loss=...)`",
+    "metrics": "`compile(metrics=...)`",
+    "batch_size": "`fit(batch_size=...)`",
+    "epochs": "`fit(epochs=...)`",
+    "validation_split": "`fit(validation_split=...)` (the last rows)",
+    "shuffle": "`fit(shuffle=...)`",
+    "callbacks": "`fit(callbacks=...)`",
+    "verbose": "`fit(verbose=...)`",
+    "random_state": "the estimator's own seeds (nothing global)",
+    "run_eagerly": "`compile(run_eagerly=...)`",
+    "warm_start": "keep the weights and optimizer state between fits",
+    "early_stopping": "`EarlyStopping(restore_best_weights=True)`",
+    "patience": "`EarlyStopping(patience=...)`",
+    "min_delta": "`EarlyStopping(min_delta=...)`",
+    "tensorboard_dir": "`TensorBoard(log_dir=...)`",
+    "steps_per_execution": '`compile(steps_per_execution=...)` (`engine="keras"`)',
+    "jit_compile": '`compile(jit_compile=...)` (`engine="keras"`)',
+    "engine": "skmlp's compiled loop, or Keras' `model.fit`",
+    "class_weight": "multiplied into the sample weights",
 }
 
-CLASSIFIER_CONSTRAINTS = {
-    "class_weight": [NoneValue(), Options("balanced"), InstanceOf(dict)],
+
+@dataclass(frozen=True)
+class Flag:
+    """The command-line option of one parameter (``skmlp train`` and ``grid``).
+
+    ``default`` is the commands' own (the labs' networks), not the
+    estimator's. ``kind``: "text", "number", "count" (a positive integer) or
+    "switch" (on when given). ``several``: ``grid`` takes several values,
+    one candidate each.
+    """
+
+    option: str
+    help: str
+    default: Any = None
+    kind: str = "text"
+    several: bool = True
+
+    @property
+    def dest(self) -> str:
+        return self.option[2:].replace("-", "_")
+
+
+FLAGS = {
+    "hidden_layer_sizes": Flag(
+        "--hidden",
+        "units per hidden layer: 128,128",
+        default="128,128",
+    ),
+    "activation": Flag("--activation", "relu, elu, sigmoid, tanh, ...", "relu"),
+    "dropout": Flag(
+        "--dropout", "dropout rate after each hidden layer", 0.0, kind="number"
+    ),
+    "kernel_initializer": Flag("--initializer", "kernel initializer", "glorot_uniform"),
+    "batch_normalization": Flag(
+        "--batch-norm", "batch normalisation before each activation", kind="switch"
+    ),
+    "kernel_l1": Flag("--kernel-l1", "L1 penalty on the kernels", 0.0, kind="number"),
+    "kernel_l2": Flag("--kernel-l2", "L2 penalty on the kernels", 0.0, kind="number"),
+    "optimizer": Flag("--optimizer", "adam, sgd, rmsprop, ...", "adam"),
+    "learning_rate": Flag(
+        "--learning-rate", "default: the optimizer's own", kind="number"
+    ),
+    "momentum": Flag(
+        "--momentum", "for sgd and rmsprop", 0.0, kind="number", several=False
+    ),
+    "batch_size": Flag("--batch-size", "rows per gradient step", 128, kind="count"),
+    "epochs": Flag("--epochs", "passes over the data", 10, kind="count", several=False),
+    "validation_split": Flag(
+        "--validation-split",
+        "share of training rows held out for val_* curves",
+        0.1,
+        kind="number",
+        several=False,
+    ),
+    "early_stopping": Flag(
+        "--early-stopping",
+        "stop when the validation loss stops improving",
+        kind="switch",
+        several=False,
+    ),
 }
 
 
@@ -195,3 +236,92 @@ ATTRIBUTES_DOC = """
         The TensorBoard run folder of the last fit, when ``tensorboard_dir``
         is set.
 """
+
+
+def _make_constraints() -> dict[str, dict]:
+    """``CONSTRAINTS`` and ``CLASSIFIER_CONSTRAINTS``, made on first use.
+
+    They name Keras' classes; the ``skmlp`` command reads ``FLAGS`` from
+    this module without waiting for Keras to load.
+    """
+    import numbers
+
+    import numpy as np
+
+    from . import _network
+    from ._engine._program import HYPER_NAMES
+    from ._keras import keras
+    from ._validation import (
+        Boolean,
+        Infinity,
+        InstanceOf,
+        Interval,
+        LayerSizes,
+        NoneValue,
+        Options,
+        PathLike,
+        PerLayer,
+    )
+
+    CONSTRAINTS = {
+        "hidden_layer_sizes": [LayerSizes()],
+        "activation": [PerLayer(Options(*_network.ACTIVATIONS))],
+        "kernel_initializer": [
+            Options(*_network.INITIALIZERS),
+            InstanceOf(keras.initializers.Initializer),
+        ],
+        "bias_initializer": [
+            Options(*_network.INITIALIZERS),
+            InstanceOf(keras.initializers.Initializer),
+        ],
+        "dropout": [PerLayer(Interval(numbers.Real, 0, 1, closed="left"))],
+        "batch_normalization": [Boolean()],
+        **{name: [Interval(numbers.Real, 0, None)] for name in HYPER_NAMES},
+        "optimizer": [
+            Options(*_network.OPTIMIZERS),
+            InstanceOf(keras.optimizers.Optimizer),
+            InstanceOf(type, description="a keras.optimizers.Optimizer class"),
+        ],
+        "learning_rate": [
+            NoneValue(),
+            Interval(numbers.Real, 0, None, closed="neither"),
+        ],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "loss": [NoneValue(), InstanceOf(str, keras.losses.Loss)],
+        "metrics": [NoneValue(), InstanceOf(list, tuple)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "epochs": [Interval(numbers.Integral, 1, None)],
+        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+        "shuffle": [Boolean()],
+        "callbacks": [NoneValue(), InstanceOf(list, tuple)],
+        "verbose": [Boolean(), Interval(numbers.Integral, 0, 2)],
+        "random_state": [
+            NoneValue(),
+            Interval(numbers.Integral, 0, None),
+            InstanceOf(np.random.RandomState),
+        ],
+        "run_eagerly": [Boolean()],
+        "warm_start": [Boolean()],
+        "early_stopping": [Boolean()],
+        "patience": [Interval(numbers.Integral, 1, None), Infinity()],
+        "min_delta": [Interval(numbers.Real, 0, None)],
+        "tensorboard_dir": [NoneValue(), PathLike()],
+        "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
+        "jit_compile": [Options("auto"), Boolean()],
+        "engine": [Options("auto", "keras")],
+    }
+
+    CLASSIFIER_CONSTRAINTS = {
+        "class_weight": [NoneValue(), Options("balanced"), InstanceOf(dict)],
+    }
+    return {
+        "CONSTRAINTS": CONSTRAINTS,
+        "CLASSIFIER_CONSTRAINTS": CLASSIFIER_CONSTRAINTS,
+    }
+
+
+def __getattr__(name: str):
+    if name in ("CONSTRAINTS", "CLASSIFIER_CONSTRAINTS"):
+        globals().update(_make_constraints())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

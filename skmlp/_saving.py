@@ -160,7 +160,7 @@ def load(path: str | os.PathLike):
 def _check_consistent(estimator, model, path) -> None:
     """The parameters valid and the fitted attributes matching the network."""
     try:
-        estimator._validate_params()
+        estimator._check_params()
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{path}: invalid saved parameters ({exc})") from None
     units = model.layers[-1].units if model.layers else None

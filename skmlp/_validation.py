@@ -1,8 +1,10 @@
 """Declarative parameter validation with messages that name the fix.
 
-Each estimator lists its constraints in ``_parameter_constraints`` (the same
-idea as scikit-learn's, whose implementation is private); ``validate_params``
-checks them at ``fit`` time, never in ``__init__`` or ``set_params``.
+Each estimator lists its constraints in ``_skmlp_constraints`` (the same
+idea as scikit-learn's ``_parameter_constraints``, whose implementation is
+private, under a name of skmlp's own so that scikit-learn's tools never take
+one for the other); ``check_params`` checks them at ``fit`` time, never in
+``__init__`` or ``set_params``.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from typing import Any
 
 import numpy as np
 
+try:  # scikit-learn's class has no public home; catchers of it catch ours
+    from sklearn.utils._param_validation import (
+        InvalidParameterError as _SklearnInvalidParameterError,
+    )
+except ImportError:  # pragma: no cover - a scikit-learn that moved it
+    _SklearnInvalidParameterError = ValueError
 
-class InvalidParameterError(ValueError, TypeError):
+
+class InvalidParameterError(_SklearnInvalidParameterError, ValueError, TypeError):
     """Raised when an estimator's parameter has a bad type or value.
 
-    It derives from both ``ValueError`` and ``TypeError`` (as scikit-learn's
-    error of the same name does), so either can be caught.
+    A subclass of scikit-learn's ``InvalidParameterError`` (where scikit-learn
+    still defines it there), and so of both ``ValueError`` and ``TypeError``:
+    an ``except`` for any of them catches it.
     """
 
 
@@ -168,7 +178,7 @@ class LayerSizes(Constraint):
         return "a tuple of positive ints (one per hidden layer; () for none)"
 
 
-def validate_params(estimator: Any, constraints: dict[str, list[Constraint]]):
+def check_params(estimator: Any, constraints: dict[str, list[Constraint]]):
     """Check every parameter of ``estimator`` named in ``constraints``.
 
     Raises

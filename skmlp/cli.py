@@ -14,6 +14,8 @@ import time
 import warnings
 from pathlib import Path
 
+from . import _params
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump): ``skmlp train: error: ...``."""
@@ -75,104 +77,39 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_network_options(parser: argparse.ArgumentParser, *, grid: bool) -> None:
-    many = "+" if grid else None
+    """The options of ``_params.FLAGS``: one value each, or several in ``grid``."""
     group = parser.add_argument_group(
         "network" + (" (several values: one candidate each)" if grid else "")
     )
-    if grid:
+    converters = {"text": None, "number": float, "count": _positive_int}
+    for flag in _params.FLAGS.values():
+        if flag.option == "--hidden":
+            group.add_argument(
+                "--hidden",
+                nargs="+" if grid else "*",
+                default=None if grid else [flag.default],
+                metavar="SIZES" if grid else "UNITS",
+                help="layer sizes per candidate, comma-separated: 128 128,128 none"
+                if grid
+                else f"{flag.help} (default {flag.default}; 128 128 works too; "
+                "none, or --hidden alone: no hidden layer)",
+            )
+            continue
+        if flag.kind == "switch":
+            group.add_argument(flag.option, action="store_true", help=flag.help)
+            continue
+        several = grid and flag.several
+        default = flag.default
+        if several and default is not None:
+            default = [default]
+        shown = "" if flag.default is None else f" (default {flag.default})"
         group.add_argument(
-            "--hidden",
-            nargs="+",
-            metavar="SIZES",
-            help="layer sizes per candidate, comma-separated: 128 128,128 none",
+            flag.option,
+            nargs="+" if several else None,
+            type=converters[flag.kind],
+            default=default,
+            help=flag.help + shown,
         )
-    else:
-        group.add_argument(
-            "--hidden",
-            nargs="*",
-            default=["128,128"],
-            metavar="UNITS",
-            help="units per hidden layer: 128,128 or 128 128 (default 128,128; "
-            "--hidden alone or --hidden none for no hidden layer)",
-        )
-    group.add_argument(
-        "--activation",
-        nargs=many,
-        default=["relu"] if grid else "relu",
-        help="relu, elu, sigmoid, tanh, ... (default relu)",
-    )
-    group.add_argument(
-        "--dropout",
-        nargs=many,
-        type=float,
-        default=[0.0] if grid else 0.0,
-        help="dropout rate after each hidden layer (default 0)",
-    )
-    group.add_argument(
-        "--initializer",
-        nargs=many,
-        default=["glorot_uniform"] if grid else "glorot_uniform",
-        help="kernel initializer",
-    )
-    group.add_argument(
-        "--batch-norm",
-        action="store_true",
-        help="batch normalisation before each activation",
-    )
-    group.add_argument(
-        "--kernel-l1",
-        nargs=many,
-        type=float,
-        default=[0.0] if grid else 0.0,
-        help="L1 penalty on the kernels (default 0)",
-    )
-    group.add_argument(
-        "--kernel-l2",
-        nargs=many,
-        type=float,
-        default=[0.0] if grid else 0.0,
-        help="L2 penalty on the kernels (default 0)",
-    )
-    group.add_argument(
-        "--optimizer",
-        nargs=many,
-        default=["adam"] if grid else "adam",
-        help="adam, sgd, rmsprop, ... (default adam)",
-    )
-    group.add_argument(
-        "--learning-rate",
-        nargs=many,
-        type=float,
-        default=None,
-        help="default: the optimizer's own",
-    )
-    group.add_argument(
-        "--momentum", type=float, default=0.0, help="for sgd and rmsprop"
-    )
-    group.add_argument(
-        "--batch-size",
-        nargs=many,
-        type=_positive_int,
-        default=[128] if grid else 128,
-        help="rows per gradient step (default 128)",
-    )
-    group.add_argument(
-        "--epochs",
-        type=_positive_int,
-        default=10,
-        help="passes over the data (default 10)",
-    )
-    group.add_argument(
-        "--validation-split",
-        type=float,
-        default=0.1,
-        help="share of training rows held out for val_* curves (default 0.1)",
-    )
-    group.add_argument(
-        "--early-stopping",
-        action="store_true",
-        help="stop when the validation loss stops improving",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,24 +206,8 @@ def _version() -> str:
 
 
 # The network options of train and grid (argparse names) -> the estimator's
-# parameters: the one mapping both commands use (tests/test_params.py checks
-# it against the estimator).
-NETWORK_FLAGS = {
-    "hidden": "hidden_layer_sizes",
-    "activation": "activation",
-    "dropout": "dropout",
-    "initializer": "kernel_initializer",
-    "batch_norm": "batch_normalization",
-    "kernel_l1": "kernel_l1",
-    "kernel_l2": "kernel_l2",
-    "optimizer": "optimizer",
-    "learning_rate": "learning_rate",
-    "momentum": "momentum",
-    "batch_size": "batch_size",
-    "epochs": "epochs",
-    "validation_split": "validation_split",
-    "early_stopping": "early_stopping",
-}
+# parameters, from the one table of parameters.
+NETWORK_FLAGS = {flag.dest: name for name, flag in _params.FLAGS.items()}
 
 
 def _network_params(args) -> dict:

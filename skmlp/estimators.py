@@ -35,10 +35,10 @@ from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
     InvalidParameterError,
+    check_params,
     did_you_mean,
     layer_sizes,
     per_layer,
-    validate_params,
 )
 
 # Extra Keras arguments reach Keras through these prefixes, as in scikeras:
@@ -109,7 +109,7 @@ class _FitJob:
 class _BaseMLP(BaseEstimator):
     """The core shared by MLPKerasClassifier and MLPKerasRegressor."""
 
-    _parameter_constraints: dict = _params.CONSTRAINTS
+    _skmlp_constraints: dict = _params.CONSTRAINTS
     # What a fit leaves besides the network, as save() stores it: JSON
     # values, then arrays. tests/test_params.py checks that a fit sets
     # nothing else, so a new fitted attribute cannot be forgotten here.
@@ -233,7 +233,7 @@ class _BaseMLP(BaseEstimator):
             if k.startswith(prefix)
         }
 
-    def _validate_params(self) -> None:
+    def _check_params(self) -> None:
         for name in self._routed_params:
             if not name.startswith(ROUTING_PREFIXES):
                 raise InvalidParameterError(
@@ -242,7 +242,7 @@ class _BaseMLP(BaseEstimator):
                     f"arguments take a prefix: {', '.join(ROUTING_PREFIXES)} "
                     f"(for example optimizer__beta_1=0.9)."
                 )
-        validate_params(self, self._parameter_constraints)
+        check_params(self, self._skmlp_constraints)
         if isinstance(self.loss, str):
             try:
                 keras.losses.get(self.loss)
@@ -367,7 +367,7 @@ class _BaseMLP(BaseEstimator):
         estimators' networks together between the two, each prepared exactly
         as its own ``fit`` would prepare it.
         """
-        self._validate_params()
+        self._check_params()
         _explain_shapes(self, X, y)
         X, y = validate_data(
             self,
@@ -827,7 +827,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         )
         self.class_weight = class_weight
 
-    _parameter_constraints: dict = {
+    _skmlp_constraints: dict = {
         **_params.CONSTRAINTS,
         **_params.CLASSIFIER_CONSTRAINTS,
     }

@@ -40,7 +40,7 @@ def summary(
             raise ValueError(
                 "the estimator is not fitted: give n_features and n_outputs to build its network"
             )
-        estimator._validate_params()
+        estimator._check_params()
         if isinstance(estimator, MLPKerasClassifier):
             from ._network import output_layer_for
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Boolean, InstanceOf, Interval, NoneValue, validate_params
+from ._validation import Boolean, InstanceOf, Interval, NoneValue, check_params
 from .datasets import load_idx, pixel_names, read_idx_header, to_features
 
 
@@ -63,7 +63,7 @@ class IDXLoader(TransformerMixin, BaseEstimator):
     >>> pipe.score("mnist/t10k-images-idx3-ubyte.gz", y_test)  # doctest: +SKIP
     """
 
-    _parameter_constraints = {"flatten": [Boolean()], "scale": [Boolean()]}
+    _skmlp_constraints = {"flatten": [Boolean()], "scale": [Boolean()]}
 
     def __init__(self, flatten: bool = True, scale: bool = True):
         self.flatten = flatten
@@ -71,7 +71,7 @@ class IDXLoader(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Read the headers of the file(s) ``X``; the data is not loaded."""
-        validate_params(self, self._parameter_constraints)
+        check_params(self, self._skmlp_constraints)
         shapes = {tuple(read_idx_header(p)[1][1:]) for p in _paths(X)}
         if len(shapes) != 1:
             raise ValueError(
@@ -82,7 +82,7 @@ class IDXLoader(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Load, stack, flatten and scale the samples of the file(s) ``X``."""
-        validate_params(self, self._parameter_constraints)
+        check_params(self, self._skmlp_constraints)
         paths = _paths(X)
         arrays = [load_idx(p) for p in paths]
         if len({a.shape[1:] for a in arrays}) != 1:
@@ -142,7 +142,7 @@ class SubsetSplitter(BaseEstimator):
     ((33, 2), 16)
     """
 
-    _parameter_constraints = {
+    _skmlp_constraints = {
         "fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "stratify": [Boolean()],
         "random_state": [
@@ -160,7 +160,7 @@ class SubsetSplitter(BaseEstimator):
         self.random_state = random_state
 
     def _subset_and_rest(self, X, y) -> tuple[np.ndarray, np.ndarray]:
-        validate_params(self, self._parameter_constraints)
+        check_params(self, self._skmlp_constraints)
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         if self.stratify and y is None:
             raise ValueError("stratify=True needs y; pass y, or set stratify=False.")

@@ -1,5 +1,6 @@
 """One table of parameters: signatures, constraints, docs, guide and CLI agree."""
 
+import importlib.util
 import inspect
 import re
 
@@ -34,7 +35,7 @@ def test_the_estimators_signatures_agree():
 @pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
 def test_every_parameter_has_constraints_its_default_meets(cls):
     params = signature(cls)
-    constraints = cls._parameter_constraints
+    constraints = cls._skmlp_constraints
     assert set(constraints) == set(params)
     for name, default in params.items():
         assert any(c.is_satisfied_by(default) for c in constraints[name]), name
@@ -62,11 +63,20 @@ def test_every_parameter_is_in_the_user_guide():
     ]
     for name in signature(MLPKerasClassifier):
         assert re.search(rf"\b{name}\b", section), f"{name} missing from the guide"
+    # The table of every parameter is the one generated from skmlp._params.
+    spec = importlib.util.spec_from_file_location(
+        "make_api_reference", ROOT / "tools" / "make_api_reference.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.render_guide(guide) == guide, "run python tools/make_api_reference.py"
+    assert _params.KERAS.keys() == signature(MLPKerasClassifier).keys()
 
 
 def test_the_command_line_flags_map_to_parameters():
     params = signature(MLPKerasClassifier)
     assert set(NETWORK_FLAGS.values()) <= set(params)
+    assert NETWORK_FLAGS == {f.dest: name for name, f in _params.FLAGS.items()}
     for command in ("train", "grid"):
         parser = build_parser()
         args = parser.parse_args([command])
@@ -86,3 +96,17 @@ def test_save_knows_every_attribute_a_fit_sets(cls, digits, tmp_path):
     params = set(est.get_params()) | {"_routed_params"}
     known = {"model_", "_predictor", *cls._SAVED_STATE, *cls._SAVED_ARRAYS}
     assert set(vars(est)) - params <= known, set(vars(est)) - params - known
+
+
+def test_parameter_errors_are_scikit_learns_and_names_are_skmlps():
+    from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="Did you mean 'epochs'"):
+        MLPKerasClassifier(epoch=3)
+    with pytest.raises(InvalidParameterError, match="epochs"):
+        MLPKerasRegressor(epochs=0)._check_params()
+    # scikit-learn's own validation protocol is left as scikit-learn's.
+    for cls in (MLPKerasClassifier, MLPKerasRegressor):
+        assert "_parameter_constraints" not in vars(cls)
+        assert cls._validate_params is BaseEstimator._validate_params

@@ -74,8 +74,7 @@ def _host_values(variables) -> dict[int, np.ndarray]:
     else:
         values = [keras.ops.convert_to_numpy(a) for a in values]
     return {
-        id(v): np.asarray(a, np.float64)
-        for v, a in zip(variables, values, strict=True)
+        id(v): np.asarray(a, np.float64) for v, a in zip(variables, values, strict=True)
     }
 
 
