@@ -130,10 +130,12 @@ PARAMETERS_DOC = """
     activation : str or list of str, default="relu"
         Hidden activation, one name or one per layer: 'relu', 'sigmoid',
         'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...
-    kernel_initializer, bias_initializer : str or keras Initializer
-        Weight and bias initialisers, default 'glorot_uniform' and 'zeros'
-        (Keras' defaults). 'he_normal' suits ReLU; 'xavier_normal' is an
-        alias of 'glorot_normal'.
+    kernel_initializer : str or keras Initializer, default="glorot_uniform"
+        Initialiser of every ``Dense`` layer's weights (Keras' default).
+        'he_normal' suits ReLU; 'xavier_normal' is an alias of
+        'glorot_normal'.
+    bias_initializer : str or keras Initializer, default="zeros"
+        Initialiser of every ``Dense`` layer's biases (Keras' default).
     dropout : float or list of float, default=0.2
         Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).
     batch_normalization : bool, default=False

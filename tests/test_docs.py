@@ -86,3 +86,21 @@ def test_user_guide_blocks_run(tmp_path):
         f"block {ran + 1} of docs/user-guide.md failed:\n{result.stderr[-3000:]}"
     )
     assert ran == len(blocks)
+
+
+def test_the_documentation_site_builds_without_warnings(tmp_path):
+    # mkdocs --strict fails on any warning: a broken link, a page left out of
+    # the navigation, a docstring mkdocstrings cannot parse.
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+         str(site), "--config-file", str(ROOT / "mkdocs.yml")],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    api = (site / "api" / "index.html").read_text()
+    # Every public name is rendered, with the parameters its docstring shares.
+    for name in ("MLPKerasClassifier", "partial_fit", "GridSearchCV", "load_idx",
+                 "VotingClassifier", "plot_history", "hidden_layer_sizes"):  # fmt: skip
+        assert name in api, name
+    assert (site / "user-guide" / "index.html").exists()

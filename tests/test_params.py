@@ -76,7 +76,7 @@ def test_every_parameter_is_in_the_user_guide():
 def test_the_command_line_flags_map_to_parameters():
     params = signature(MLPKerasClassifier)
     assert set(NETWORK_FLAGS.values()) <= set(params)
-    assert NETWORK_FLAGS == {f.dest: name for name, f in _params.FLAGS.items()}
+    assert {f.dest: name for name, f in _params.FLAGS.items()} == NETWORK_FLAGS
     for command in ("train", "grid"):
         parser = build_parser()
         args = parser.parse_args([command])

@@ -52,40 +52,27 @@ PUBLIC_METHODS = ("fit", "partial_fit", "predict", "predict_proba", "score", "sa
 
 
 def _entry(obj, module: str) -> list[str]:
-    name = obj.__name__
-    lines = [f"### `{module}.{name}`", ""]
-    try:
-        signature = str(inspect.signature(obj))
-    except (TypeError, ValueError):
-        signature = "(...)"
-    lines += [
-        "```python",
-        f"{name}{signature}",
-        "```",
-        "",
-        inspect.cleandoc(obj.__doc__ or "(no docstring)"),
-        "",
-    ]
+    """A mkdocstrings directive for one public object, under its public name."""
+    lines = [f"### `{module}.{obj.__name__}`", ""]
+    lines.append(f"::: {obj.__module__}.{obj.__qualname__}")
     if inspect.isclass(obj):
-        for method in PUBLIC_METHODS:
-            member = getattr(obj, method, None)
-            if member is None or not (member.__doc__ or "").strip():
-                continue
-            lines += [
-                f"#### `{name}.{method}{inspect.signature(member)}`",
-                "",
-                inspect.cleandoc(member.__doc__),
-                "",
-            ]
-    return lines
+        methods = [
+            name
+            for name in PUBLIC_METHODS
+            if (getattr(getattr(obj, name, None), "__doc__", None) or "").strip()
+        ]
+        lines += ["    options:", f"      members: [{', '.join(methods)}]"]
+    return [*lines, ""]
 
 
 def render() -> str:
-    """The whole reference as Markdown."""
+    """The API reference page: a directive per public object, by module."""
     lines = [
         "# API reference",
         "",
-        "Generated from the docstrings by `python tools/make_api_reference.py`.",
+        "Built from the docstrings by MkDocs and mkdocstrings (`mkdocs build`;",
+        '`pip install -e ".[docs]"`); `python tools/make_api_reference.py`',
+        "writes this page's list of public names.",
         "",
     ]
     for module, objects in SECTIONS.items():
