@@ -10,62 +10,16 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from ._constraints import did_you_mean
 from ._keras import keras
-from ._validation import InvalidParameterError, did_you_mean, per_layer
+from ._params import OPTIMIZERS
+from ._validation import InvalidParameterError, per_layer
 
-ACTIVATIONS = (
-    "relu",
-    "sigmoid",
-    "tanh",
-    "elu",
-    "selu",
-    "leaky_relu",
-    "gelu",
-    "swish",
-    "silu",
-    "softplus",
-    "softsign",
-    "relu6",
-    "hard_sigmoid",
-    "mish",
-    "linear",
-)
-
-INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "he_normal",
-    "he_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "random_normal",
-    "random_uniform",
-    "truncated_normal",
-    "variance_scaling",
-    "orthogonal",
-    "zeros",
-    "ones",
-    # The labs call Glorot initialisation by its other name, Xavier.
-    "xavier_uniform",
-    "xavier_normal",
-)
 _INITIALIZER_ALIASES = {
     "xavier_uniform": "glorot_uniform",
     "xavier_normal": "glorot_normal",
 }
 
-OPTIMIZERS = {
-    "sgd": "SGD",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "adamw": "AdamW",
-    "nadam": "Nadam",
-    "adamax": "Adamax",
-    "adadelta": "Adadelta",
-    "ftrl": "Ftrl",
-    "lion": "Lion",
-}
 # Optimizers whose constructor has a ``momentum`` argument.
 _WITH_MOMENTUM = ("sgd", "rmsprop")
 

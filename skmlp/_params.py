@@ -1,60 +1,92 @@
-"""The estimators' parameters: what each accepts and what it means, in one place.
+"""The estimators' parameters, one row each: the one table skmlp is built from.
 
-For every parameter of ``MLPKerasClassifier`` and ``MLPKerasRegressor``:
-``CONSTRAINTS`` (checked by ``fit``; ``CLASSIFIER_CONSTRAINTS`` the
-classifier's own), ``PARAMETERS_DOC`` (the numpydoc section of both
-estimators' docstrings), ``KERAS`` (where it goes in Keras) and, for those
-the command line offers, ``FLAGS`` (``skmlp train`` and ``skmlp grid`` build
-their options and their mapping to parameters from it). The user guide's
-table of every parameter is generated from this module
-(``tools/make_api_reference.py``). ``tests/test_params.py`` checks all of it
-against the estimators' signatures, so that none of them can drift.
+Each ``Parameter`` row holds everything skmlp says about one parameter of
+``MLPKerasClassifier`` / ``MLPKerasRegressor``: what it accepts (checked by
+``fit``), its numpydoc entry (both estimators' docstrings, in signature
+order), where it goes in Keras (the user guide's table of every parameter,
+written by ``tools/make_api_reference.py``) and, where the command line
+offers it, its ``Flag`` (``skmlp train`` and ``skmlp grid`` build their
+options and their mapping to parameters from it). ``tests/test_params.py``
+checks the rows against both estimators' signatures.
 
-Adding a parameter: a row in each table here, the argument in both
-estimators' signatures, and its use where the network is built.
+Adding a parameter: a row here, the argument in both estimators' signatures
+(explicit, as scikit-learn's ``get_params`` requires), and its use where the
+network or the fit is built.
+
+This module imports neither Keras nor scikit-learn (the ``skmlp`` command
+reads it before either loads): Keras classes are named by dotted path.
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
-# Where each parameter goes in Keras (the user guide's table).
-KERAS = {
-    "hidden_layer_sizes": "one `Dense(units)` per entry",
-    "activation": "`Activation(name)` after each hidden `Dense`",
-    "kernel_initializer": "`Dense(kernel_initializer=...)`",
-    "bias_initializer": "`Dense(bias_initializer=...)`",
-    "dropout": "`Dropout(rate)` after each hidden activation",
-    "batch_normalization": "`Dense -> BatchNormalization -> Activation`",
-    **{
-        f"{kind}_{norm}": f"`{kind}_regularizer=L1L2(...)` on every "
-        + ("`Dense`" if kind != "activity" else "hidden layer")
-        for kind in ("kernel", "bias", "activity")
-        for norm in ("l1", "l2")
-    },
-    "optimizer": "a new optimizer at each fit; `optimizer__<arg>` to its constructor",
-    "learning_rate": "the optimizer's `learning_rate`",
-    "momentum": "`SGD(momentum=...)`, `RMSprop(momentum=...)`",
-    "loss": "`compile(loss=...)`",
-    "metrics": "`compile(metrics=...)`",
-    "batch_size": "`fit(batch_size=...)`",
-    "epochs": "`fit(epochs=...)`",
-    "validation_split": "`fit(validation_split=...)` (the last rows)",
-    "shuffle": "`fit(shuffle=...)`",
-    "callbacks": "`fit(callbacks=...)`",
-    "verbose": "`fit(verbose=...)`",
-    "random_state": "the estimator's own seeds (nothing global)",
-    "run_eagerly": "`compile(run_eagerly=...)`",
-    "warm_start": "keep the weights and optimizer state between fits",
-    "early_stopping": "`EarlyStopping(restore_best_weights=True)`",
-    "patience": "`EarlyStopping(patience=...)`",
-    "min_delta": "`EarlyStopping(min_delta=...)`",
-    "tensorboard_dir": "`TensorBoard(log_dir=...)`",
-    "steps_per_execution": '`compile(steps_per_execution=...)` (`engine="keras"`)',
-    "jit_compile": '`compile(jit_compile=...)` (`engine="keras"`)',
-    "engine": "skmlp's compiled loop, or Keras' `model.fit`",
-    "class_weight": "multiplied into the sample weights",
+import numpy as np
+
+from ._constraints import (
+    Boolean,
+    Constraint,
+    Infinity,
+    InstanceOf,
+    Interval,
+    LayerSizes,
+    NoneValue,
+    Options,
+    PathLike,
+    PerLayer,
+)
+
+# The names the string-valued parameters accept (``_network`` maps them to Keras).
+ACTIVATIONS = (
+    "relu",
+    "sigmoid",
+    "tanh",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "softsign",
+    "relu6",
+    "hard_sigmoid",
+    "mish",
+    "linear",
+)
+
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+    "orthogonal",
+    "zeros",
+    "ones",
+    # The labs call Glorot initialisation by its other name, Xavier.
+    "xavier_uniform",
+    "xavier_normal",
+)
+
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "adamax": "Adamax",
+    "adadelta": "Adadelta",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
 }
 
 
@@ -79,127 +111,293 @@ class Flag:
         return self.option[2:].replace("-", "_")
 
 
-FLAGS = {
-    "hidden_layer_sizes": Flag(
-        "--hidden",
-        "units per hidden layer: 128,128",
-        default="128,128",
-    ),
-    "activation": Flag("--activation", "relu, elu, sigmoid, tanh, ...", "relu"),
-    "dropout": Flag(
-        "--dropout", "dropout rate after each hidden layer", 0.0, kind="number"
-    ),
-    "kernel_initializer": Flag("--initializer", "kernel initializer", "glorot_uniform"),
-    "batch_normalization": Flag(
-        "--batch-norm", "batch normalisation before each activation", kind="switch"
-    ),
-    "kernel_l1": Flag("--kernel-l1", "L1 penalty on the kernels", 0.0, kind="number"),
-    "kernel_l2": Flag("--kernel-l2", "L2 penalty on the kernels", 0.0, kind="number"),
-    "optimizer": Flag("--optimizer", "adam, sgd, rmsprop, ...", "adam"),
-    "learning_rate": Flag(
-        "--learning-rate", "default: the optimizer's own", kind="number"
-    ),
-    "momentum": Flag(
-        "--momentum", "for sgd and rmsprop", 0.0, kind="number", several=False
-    ),
-    "batch_size": Flag("--batch-size", "rows per gradient step", 128, kind="count"),
-    "epochs": Flag("--epochs", "passes over the data", 10, kind="count", several=False),
-    "validation_split": Flag(
-        "--validation-split",
-        "share of training rows held out for val_* curves",
-        0.1,
-        kind="number",
-        several=False,
-    ),
-    "early_stopping": Flag(
-        "--early-stopping",
-        "stop when the validation loss stops improving",
-        kind="switch",
-        several=False,
-    ),
-}
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter: what it accepts, its documentation, its Keras meaning."""
+
+    name: str
+    accepts: tuple[Constraint, ...]
+    doc: str  # numpydoc: the type line, then the description
+    keras: str  # where it goes in Keras
+    flag: Flag | None = None
+    classifier_only: bool = False
 
 
-# numpydoc docstrings, shared where the two estimators share parameters.
-PARAMETERS_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default=(256, 256)
+_NON_NEGATIVE = (Interval(numbers.Real, 0, None),)
+_INITIALIZER = (
+    Options(*INITIALIZERS),
+    InstanceOf("keras.initializers.Initializer"),
+)
+
+
+def _penalty(kind: str, norm: str, where: str) -> Parameter:
+    return Parameter(
+        f"{kind}_{norm}",
+        _NON_NEGATIVE,
+        f"float, default=0.0\n{norm.upper()} penalty on {where}.",
+        f"`{kind}_regularizer=L1L2(...)` on "
+        + ("every `Dense`" if kind != "activity" else "each hidden layer"),
+        Flag(f"--{kind}-{norm}", f"{norm.upper()} penalty on {where}", 0.0, "number")
+        if kind == "kernel"
+        else None,
+    )
+
+
+PARAMETERS = (
+    Parameter(
+        "hidden_layer_sizes",
+        (LayerSizes(),),
+        """tuple of int, default=(256, 256)
         Units of each hidden ``Dense`` layer (the labs' ``N_HIDDEN``). ``()``
-        gives the simple perceptron (logistic / linear regression).
-    activation : str or list of str, default="relu"
+        gives the simple perceptron (logistic / linear regression).""",
+        "one `Dense(units)` per entry",
+        Flag("--hidden", "units per hidden layer: 128,128", "128,128"),
+    ),
+    Parameter(
+        "activation",
+        (PerLayer(Options(*ACTIVATIONS)),),
+        """str or list of str, default="relu"
         Hidden activation, one name or one per layer: 'relu', 'sigmoid',
-        'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...
-    kernel_initializer : str or keras Initializer, default="glorot_uniform"
+        'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...""",
+        "`Activation(name)` after each hidden `Dense`",
+        Flag("--activation", "relu, elu, sigmoid, tanh, ...", "relu"),
+    ),
+    Parameter(
+        "kernel_initializer",
+        _INITIALIZER,
+        """str or keras Initializer, default="glorot_uniform"
         Initialiser of every ``Dense`` layer's weights (Keras' default).
         'he_normal' suits ReLU; 'xavier_normal' is an alias of
-        'glorot_normal'.
-    bias_initializer : str or keras Initializer, default="zeros"
-        Initialiser of every ``Dense`` layer's biases (Keras' default).
-    dropout : float or list of float, default=0.2
-        Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).
-    batch_normalization : bool, default=False
+        'glorot_normal'.""",
+        "`Dense(kernel_initializer=...)`",
+        Flag("--initializer", "kernel initializer", "glorot_uniform"),
+    ),
+    Parameter(
+        "bias_initializer",
+        _INITIALIZER,
+        """str or keras Initializer, default="zeros"
+        Initialiser of every ``Dense`` layer's biases (Keras' default).""",
+        "`Dense(bias_initializer=...)`",
+    ),
+    Parameter(
+        "dropout",
+        (PerLayer(Interval(numbers.Real, 0, 1, closed="left")),),
+        """float or list of float, default=0.2
+        Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).""",
+        "`Dropout(rate)` after each hidden activation",
+        Flag("--dropout", "dropout rate after each hidden layer", 0.0, "number"),
+    ),
+    Parameter(
+        "batch_normalization",
+        (Boolean(),),
+        """bool, default=False
         Insert ``BatchNormalization`` between each hidden ``Dense`` layer and
-        its activation.
-    kernel_l1, kernel_l2, bias_l1, bias_l2 : float, default=0.0
-        L1/L2 penalties on the weights and biases of every ``Dense`` layer.
-    activity_l1, activity_l2 : float, default=0.0
-        L1/L2 penalties on the hidden layers' outputs.
-    optimizer : str, keras Optimizer or Optimizer class, default="adam"
+        its activation.""",
+        "`Dense -> BatchNormalization -> Activation`",
+        Flag(
+            "--batch-norm", "batch normalisation before each activation", kind="switch"
+        ),
+    ),
+    _penalty("kernel", "l1", "the weights of every ``Dense`` layer"),
+    _penalty("kernel", "l2", "the weights of every ``Dense`` layer"),
+    _penalty("bias", "l1", "the biases of every ``Dense`` layer"),
+    _penalty("bias", "l2", "the biases of every ``Dense`` layer"),
+    _penalty("activity", "l1", "the hidden layers' outputs"),
+    _penalty("activity", "l2", "the hidden layers' outputs"),
+    Parameter(
+        "optimizer",
+        (
+            Options(*OPTIMIZERS),
+            InstanceOf("keras.optimizers.Optimizer"),
+            InstanceOf(type, description="a keras.optimizers.Optimizer class"),
+        ),
+        """str, keras Optimizer or Optimizer class, default="adam"
         'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam', 'adamax',
         'adadelta', 'ftrl' or 'lion'. A new optimizer is made at each fit.
         Its other arguments are set with ``optimizer__<name>``, e.g.
-        ``optimizer__nesterov=True`` or ``optimizer__beta_1=0.95``.
-    learning_rate : float, default=None
-        None keeps the optimizer's Keras default (SGD 0.01, Adam 0.001).
-    momentum : float, default=0.0
-        Momentum of 'sgd' and 'rmsprop'.
-    loss : str or keras Loss, default=None
-        None chooses from the target (see the class description).
-    metrics : list, default=None
+        ``optimizer__nesterov=True`` or ``optimizer__beta_1=0.95``.""",
+        "a new optimizer at each fit; `optimizer__<arg>` to its constructor",
+        Flag("--optimizer", "adam, sgd, rmsprop, ...", "adam"),
+    ),
+    Parameter(
+        "learning_rate",
+        (NoneValue(), Interval(numbers.Real, 0, None, closed="neither")),
+        """float, default=None
+        None keeps the optimizer's Keras default (SGD 0.01, Adam 0.001).""",
+        "the optimizer's `learning_rate`",
+        Flag("--learning-rate", "default: the optimizer's own", kind="number"),
+    ),
+    Parameter(
+        "momentum",
+        (Interval(numbers.Real, 0, 1, closed="left"),),
+        """float, default=0.0
+        Momentum of 'sgd' and 'rmsprop'.""",
+        "`SGD(momentum=...)`, `RMSprop(momentum=...)`",
+        Flag("--momentum", "for sgd and rmsprop", 0.0, "number", several=False),
+    ),
+    Parameter(
+        "loss",
+        (NoneValue(), InstanceOf(str, "keras.losses.Loss")),
+        """str or keras Loss, default=None
+        None chooses from the target (see the class description).""",
+        "`compile(loss=...)`",
+    ),
+    Parameter(
+        "metrics",
+        (NoneValue(), InstanceOf(list, tuple)),
+        """list, default=None
         Keras metrics recorded in ``history_``; None means ['accuracy'] for
-        the classifier and none for the regressor.
-    batch_size : int, default=128
-        Rows per gradient step.
-    epochs : int, default=12
-        Passes over the training data per ``fit``.
-    validation_split : float, default=0.0
+        the classifier and none for the regressor.""",
+        "`compile(metrics=...)`",
+    ),
+    Parameter(
+        "batch_size",
+        (Interval(numbers.Integral, 1, None),),
+        """int, default=128
+        Rows per gradient step.""",
+        "`fit(batch_size=...)`",
+        Flag("--batch-size", "rows per gradient step", 128, "count"),
+    ),
+    Parameter(
+        "epochs",
+        (Interval(numbers.Integral, 1, None),),
+        """int, default=12
+        Passes over the training data per ``fit``.""",
+        "`fit(epochs=...)`",
+        Flag("--epochs", "passes over the data", 10, "count", several=False),
+    ),
+    Parameter(
+        "validation_split",
+        (Interval(numbers.Real, 0, 1, closed="left"),),
+        """float, default=0.0
         Fraction of rows held out for ``val_*`` scores in ``history_``. As in
-        Keras, these are the *last* rows, taken before shuffling.
-    shuffle : bool, default=True
-        Shuffle the training rows before each epoch.
-    callbacks : list of keras Callback, default=None
+        Keras, these are the *last* rows, taken before shuffling.""",
+        "`fit(validation_split=...)` (the last rows)",
+        Flag(
+            "--validation-split",
+            "share of training rows held out for val_* curves",
+            0.1,
+            "number",
+            several=False,
+        ),
+    ),
+    Parameter(
+        "shuffle",
+        (Boolean(),),
+        """bool, default=True
+        Shuffle the training rows before each epoch.""",
+        "`fit(shuffle=...)`",
+    ),
+    Parameter(
+        "class_weight",
+        (NoneValue(), Options("balanced"), InstanceOf(dict)),
+        """dict, "balanced" or None, default=None
+        Weights by class label, multiplied into the sample weights.""",
+        "multiplied into the sample weights",
+        classifier_only=True,
+    ),
+    Parameter(
+        "callbacks",
+        (NoneValue(), InstanceOf(list, tuple)),
+        """list of keras Callback, default=None
         Extra Keras callbacks; copied at each fit, so the originals stay
-        unused and the estimator stays clonable.
-    verbose : int, default=0
-        Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
-    random_state : int, RandomState or None, default=None
+        unused and the estimator stays clonable.""",
+        "`fit(callbacks=...)`",
+    ),
+    Parameter(
+        "verbose",
+        (Boolean(), Interval(numbers.Integral, 0, 2)),
+        """int, default=0
+        Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.""",
+        "`fit(verbose=...)`",
+    ),
+    Parameter(
+        "random_state",
+        (
+            NoneValue(),
+            Interval(numbers.Integral, 0, None),
+            InstanceOf(np.random.RandomState),
+        ),
+        """int, RandomState or None, default=None
         Seeds weights, dropout and shuffling; the same int gives the same
-        model on the same machine. The global Python and NumPy random states
-        are restored after each fit.
-    run_eagerly : bool, default=False
-        Run Keras step by step in Python (for debugging; much slower).
-    warm_start : bool, default=False
+        model on the same machine. Python's, NumPy's and Keras' global
+        random states are left as they were.""",
+        "the estimator's own seeds (nothing global)",
+    ),
+    Parameter(
+        "run_eagerly",
+        (Boolean(),),
+        """bool, default=False
+        Run Keras step by step in Python (for debugging; much slower).""",
+        "`compile(run_eagerly=...)`",
+    ),
+    Parameter(
+        "warm_start",
+        (Boolean(),),
+        """bool, default=False
         Let ``fit`` continue training the current network instead of
-        starting afresh.
-    early_stopping : bool, default=False
+        starting afresh.""",
+        "keep the weights and optimizer state between fits",
+    ),
+    Parameter(
+        "early_stopping",
+        (Boolean(),),
+        """bool, default=False
         Stop when the validation loss has not improved by ``min_delta`` for
         ``patience`` epochs, and restore the best weights. Uses
         ``validation_split`` (the last rows), or, when that is 0, a random
-        10% of the rows, stratified by class.
-    patience : int or np.inf, default=5
-    min_delta : float, default=0.0
-    tensorboard_dir : str or path, default=None
+        10% of the rows, stratified by class.""",
+        "`EarlyStopping(restore_best_weights=True)`",
+        Flag(
+            "--early-stopping",
+            "stop when the validation loss stops improving",
+            kind="switch",
+            several=False,
+        ),
+    ),
+    Parameter(
+        "patience",
+        (Interval(numbers.Integral, 1, None), Infinity()),
+        """int or np.inf, default=5
+        Epochs without improvement before early stopping stops.""",
+        "`EarlyStopping(patience=...)`",
+    ),
+    Parameter(
+        "min_delta",
+        _NON_NEGATIVE,
+        """float, default=0.0
+        The least decrease of the validation loss that counts as improving.""",
+        "`EarlyStopping(min_delta=...)`",
+    ),
+    Parameter(
+        "tensorboard_dir",
+        (NoneValue(), PathLike()),
+        """str or path, default=None
         Write TensorBoard logs (scalars and weight histograms) to a new
-        sub-folder of this folder at every fit.
-    steps_per_execution : int or "auto", default="auto"
+        sub-folder of this folder at every fit.""",
+        "`TensorBoard(log_dir=...)`",
+    ),
+    Parameter(
+        "steps_per_execution",
+        (Options("auto"), Interval(numbers.Integral, 1, None)),
+        """int or "auto", default="auto"
         Gradient steps per call into Keras' compiled training function, for
         ``engine="keras"`` only. "auto" takes up to 256 (32 on JAX and with
-        ``verbose=1``; always 1 on torch, which allows no more).
-    jit_compile : bool or "auto", default="auto"
+        ``verbose=1``; always 1 on torch, which allows no more).""",
+        '`compile(steps_per_execution=...)` (`engine="keras"`)',
+    ),
+    Parameter(
+        "jit_compile",
+        (Options("auto"), Boolean()),
+        """bool or "auto", default="auto"
         XLA compilation, as Keras' ``compile(jit_compile=...)``, for
-        ``engine="keras"`` only.
-    engine : {"auto", "keras"}, default="auto"
+        ``engine="keras"`` only.""",
+        '`compile(jit_compile=...)` (`engine="keras"`)',
+    ),
+    Parameter(
+        "engine",
+        (Options("auto", "keras"),),
+        """{"auto", "keras"}, default="auto"
         "auto" trains with skmlp's compiled engine: one compiled call per
         epoch, reused by every later fit of the same network structure (a
         second fit, a CV fold, a grid candidate with another learning rate,
@@ -208,11 +406,39 @@ PARAMETERS_DOC = """
         metrics other than accuracy, callbacks that override batch-level
         hooks, and routed ``compile__*``/``fit__*`` arguments. "keras"
         always uses ``model.fit`` (for debugging; slower, and it reseeds
-        Keras' global random generators during the fit).
-    **routed_params
+        Keras' global random generators during the fit).""",
+        "skmlp's compiled loop, or Keras' `model.fit`",
+    ),
+)
+
+_ROUTED_DOC = """    **routed_params
         ``optimizer__*``, ``compile__*`` and ``fit__*`` arguments passed on to
         the optimizer, ``Model.compile`` and ``Model.fit``.
 """
+
+
+def _entry(parameter: Parameter) -> str:
+    kind, _, text = parameter.doc.partition("\n")
+    lines = [f"    {parameter.name} : {kind.strip()}"]
+    lines += ["        " + line.strip() for line in text.strip().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def parameters_doc(classifier: bool) -> str:
+    """The numpydoc Parameters section of one estimator, in signature order."""
+    rows = [p for p in PARAMETERS if classifier or not p.classifier_only]
+    return (
+        "\n    Parameters\n    ----------\n" + "".join(map(_entry, rows)) + _ROUTED_DOC
+    )
+
+
+CONSTRAINTS = {p.name: list(p.accepts) for p in PARAMETERS if not p.classifier_only}
+CLASSIFIER_CONSTRAINTS = {
+    p.name: list(p.accepts) for p in PARAMETERS if p.classifier_only
+}
+KERAS = {p.name: p.keras for p in PARAMETERS}
+FLAGS = {p.name: p.flag for p in PARAMETERS if p.flag is not None}
+
 
 ATTRIBUTES_DOC = """
     model_ : keras.Model
@@ -238,92 +464,3 @@ ATTRIBUTES_DOC = """
         The TensorBoard run folder of the last fit, when ``tensorboard_dir``
         is set.
 """
-
-
-def _make_constraints() -> dict[str, dict]:
-    """``CONSTRAINTS`` and ``CLASSIFIER_CONSTRAINTS``, made on first use.
-
-    They name Keras' classes; the ``skmlp`` command reads ``FLAGS`` from
-    this module without waiting for Keras to load.
-    """
-    import numbers
-
-    import numpy as np
-
-    from . import _network
-    from ._engine._program import HYPER_NAMES
-    from ._keras import keras
-    from ._validation import (
-        Boolean,
-        Infinity,
-        InstanceOf,
-        Interval,
-        LayerSizes,
-        NoneValue,
-        Options,
-        PathLike,
-        PerLayer,
-    )
-
-    CONSTRAINTS = {
-        "hidden_layer_sizes": [LayerSizes()],
-        "activation": [PerLayer(Options(*_network.ACTIVATIONS))],
-        "kernel_initializer": [
-            Options(*_network.INITIALIZERS),
-            InstanceOf(keras.initializers.Initializer),
-        ],
-        "bias_initializer": [
-            Options(*_network.INITIALIZERS),
-            InstanceOf(keras.initializers.Initializer),
-        ],
-        "dropout": [PerLayer(Interval(numbers.Real, 0, 1, closed="left"))],
-        "batch_normalization": [Boolean()],
-        **{name: [Interval(numbers.Real, 0, None)] for name in HYPER_NAMES},
-        "optimizer": [
-            Options(*_network.OPTIMIZERS),
-            InstanceOf(keras.optimizers.Optimizer),
-            InstanceOf(type, description="a keras.optimizers.Optimizer class"),
-        ],
-        "learning_rate": [
-            NoneValue(),
-            Interval(numbers.Real, 0, None, closed="neither"),
-        ],
-        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-        "loss": [NoneValue(), InstanceOf(str, keras.losses.Loss)],
-        "metrics": [NoneValue(), InstanceOf(list, tuple)],
-        "batch_size": [Interval(numbers.Integral, 1, None)],
-        "epochs": [Interval(numbers.Integral, 1, None)],
-        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-        "shuffle": [Boolean()],
-        "callbacks": [NoneValue(), InstanceOf(list, tuple)],
-        "verbose": [Boolean(), Interval(numbers.Integral, 0, 2)],
-        "random_state": [
-            NoneValue(),
-            Interval(numbers.Integral, 0, None),
-            InstanceOf(np.random.RandomState),
-        ],
-        "run_eagerly": [Boolean()],
-        "warm_start": [Boolean()],
-        "early_stopping": [Boolean()],
-        "patience": [Interval(numbers.Integral, 1, None), Infinity()],
-        "min_delta": [Interval(numbers.Real, 0, None)],
-        "tensorboard_dir": [NoneValue(), PathLike()],
-        "steps_per_execution": [Options("auto"), Interval(numbers.Integral, 1, None)],
-        "jit_compile": [Options("auto"), Boolean()],
-        "engine": [Options("auto", "keras")],
-    }
-
-    CLASSIFIER_CONSTRAINTS = {
-        "class_weight": [NoneValue(), Options("balanced"), InstanceOf(dict)],
-    }
-    return {
-        "CONSTRAINTS": CONSTRAINTS,
-        "CLASSIFIER_CONSTRAINTS": CLASSIFIER_CONSTRAINTS,
-    }
-
-
-def __getattr__(name: str):
-    if name in ("CONSTRAINTS", "CLASSIFIER_CONSTRAINTS"):
-        globals().update(_make_constraints())
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,13 +30,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _batch, _engine, _network, _params
+from ._constraints import did_you_mean
 from ._engine._predict import Predictor, activation_name
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
     InvalidParameterError,
     check_params,
-    did_you_mean,
     layer_sizes,
     per_layer,
 )
@@ -1185,10 +1185,7 @@ MLPKerasClassifier.__doc__ = f"""A Keras multi-layer perceptron classifier.
     TensorFlow and JAX) in 10-17 s on two CPU cores, less than scikit-learn's
     bare ``MLPClassifier()`` takes to reach its 0.979 (26-32 s). The labs'
     smaller 784-128-128-10 network without dropout plateaus near 0.975-0.978.
-{_params.PARAMETERS_DOC}
-    class_weight : dict, "balanced" or None, default=None
-        Weights by class label, multiplied into the sample weights.
-
+{_params.parameters_doc(classifier=True)}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -1219,7 +1216,7 @@ MLPKerasRegressor.__doc__ = f"""A Keras multi-layer perceptron regressor.
     The network of :class:`MLPKerasClassifier` with a linear output unit per
     target and mean squared error as the default loss; ``y`` may have one
     column or several.
-{_params.PARAMETERS_DOC}
+{_params.parameters_doc(classifier=False)}
     Attributes
     ----------
     n_outputs_ : int

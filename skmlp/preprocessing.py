@@ -13,7 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Boolean, InstanceOf, Interval, NoneValue, check_params
+from ._constraints import Boolean, InstanceOf, Interval, NoneValue
+from ._validation import check_params
 from .datasets import load_idx, pixel_names, read_idx_header, to_features
 
 

@@ -33,6 +33,20 @@ def test_the_estimators_signatures_agree():
 
 
 @pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
+def test_the_table_has_one_row_per_parameter_in_signature_order(cls):
+    classifier = cls is MLPKerasClassifier
+    rows = [p.name for p in _params.PARAMETERS if classifier or not p.classifier_only]
+    assert rows == list(signature(cls))
+    # Every row's documentation states the signature's default.
+    for row in _params.PARAMETERS:
+        if row.name in signature(cls):
+            stated = re.search(r"default=(.+)$", row.doc.splitlines()[0])
+            assert stated, row.name
+            default = signature(cls)[row.name]
+            assert stated.group(1) == repr(default).replace("'", '"'), row.name
+
+
+@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
 def test_every_parameter_has_constraints_its_default_meets(cls):
     params = signature(cls)
     constraints = cls._skmlp_constraints
