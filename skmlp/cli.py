@@ -332,7 +332,7 @@ def _save_pictures(clf, X_test, y_test, output: Path) -> None:
         matplotlib.use("Agg")
     except ImportError:
         print(
-            "pictures skipped: pip install 'skmlp[plot]' for the curves and confusion matrix"
+            "pictures skipped: pip install matplotlib for the curves and confusion matrix"
         )
         return
     import matplotlib.pyplot as plt

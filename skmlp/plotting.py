@@ -1,4 +1,4 @@
-"""The labs' pictures, one call each (needs matplotlib: ``pip install skmlp[plot]``).
+"""The labs' pictures, one call each (needs matplotlib: ``pip install matplotlib``).
 
 Every function draws on the matplotlib ``ax`` (or axes) it is given, or on a
 new figure, and returns what it drew so that it can be styled further.
@@ -18,7 +18,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - depends on the install
         raise ImportError(
-            "skmlp.plotting needs matplotlib: pip install 'skmlp[plot]'"
+            "skmlp.plotting needs matplotlib: pip install matplotlib"
         ) from None
     return plt
 

@@ -227,8 +227,12 @@ def test_grid_search_over_lab_knobs(digits):
         random_state=0,
         error_score="raise",
     ).fit(X, y)
-    assert set(search.best_params_) == set(grid)
     assert search.best_score_ > 0.4
+    # The best candidate's knobs reach its network.
+    best, network = search.best_params_, search.best_estimator_.model_
+    dense = [layer for layer in network.layers if type(layer).__name__ == "Dense"]
+    assert tuple(layer.units for layer in dense[:-1]) == best["hidden_layer_sizes"]
+    assert type(network.optimizer).__name__.lower() == best["optimizer"]
     small = GridSearchCV(
         MLPKerasClassifier(epochs=3, random_state=0),
         {
@@ -242,7 +246,12 @@ def test_grid_search_over_lab_knobs(digits):
         error_score="raise",
     ).fit(X, y)
     assert len(small.cv_results_["params"]) == 8
-    assert small.best_params_["optimizer__beta_1"] in (0.9, 0.8)
+    # The routed and plain knobs reach the refitted network.
+    best, network = small.best_params_, small.best_estimator_.model_
+    assert network.optimizer.beta_1 == pytest.approx(best["optimizer__beta_1"])
+    hidden = [layer for layer in network.layers if type(layer).__name__ == "Activation"]
+    assert hidden[0].activation.__name__ == best["activation"]
+    assert (network.layers[0].kernel_regularizer is None) == (best["kernel_l1"] == 0)
 
 
 @pytest.mark.backends
@@ -419,7 +428,13 @@ def test_patience_may_be_infinite_and_compile_arguments_are_routed(digits):
         **{**FAST, "early_stopping": True, "patience": np.inf, "epochs": 3}
     ).fit(X, y)
     assert clf.n_iter_ == 3
-    MLPKerasClassifier(**{**FAST, "compile__jit_compile": False}).fit(X, y)
+    # A routed compile argument overrides the estimator's own (jit_compile).
+    routed = MLPKerasClassifier(**{**FAST, "epochs": 1, "compile__jit_compile": True})
+    assert routed.fit(X, y).model_.jit_compile is True
+    assert (
+        MLPKerasClassifier(**{**FAST, "epochs": 1}).fit(X, y).model_.jit_compile
+        is False
+    )
 
 
 def test_skops_saves_a_pipeline_with_a_network(digits, tmp_path):

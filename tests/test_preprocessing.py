@@ -177,6 +177,6 @@ def test_fraction_is_tuned_by_grid_search(digits):
     search = GridSearchCV(
         pipe, {"subset__fraction": [0.1, 0.5]}, cv=2, error_score="raise"
     ).fit(X, y)
-    assert search.best_params_["subset__fraction"] in (0.1, 0.5)
     means = search.cv_results_["mean_test_score"]
     assert means[1] > means[0]  # more data, better model
+    assert search.best_params_["subset__fraction"] == 0.5
