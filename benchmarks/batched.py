@@ -34,8 +34,10 @@ import sys
 import time
 from pathlib import Path
 
+# benchmarks/ is on sys.path: it is the folder of the script being run.
+from _common import add_data_argument
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 def _data(name, data_dir):
@@ -183,12 +185,7 @@ def _compare(case, contenders, data_dir, repeats, arg=""):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        default=os.environ.get(
-            "SKMLP_TEST_MNIST", str(ROOT.parent / "shared/data/mnist")
-        ),
-    )
+    add_data_argument(parser)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)

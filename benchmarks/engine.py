@@ -33,6 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# benchmarks/ is on sys.path: it is the folder of the script being run.
+from _common import add_data_argument
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -202,12 +205,7 @@ def _median(runs, key):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        default=os.environ.get(
-            "SKMLP_TEST_MNIST", str(ROOT.parent / "shared/data/mnist")
-        ),
-    )
+    add_data_argument(parser)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--runs", type=int, default=3)

@@ -35,6 +35,9 @@ import sys
 import time
 from pathlib import Path
 
+# benchmarks/ is on sys.path: it is the folder of the script being run.
+from _common import add_data_argument
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENDERS = ("skmlp", "scikeras", "keras", "keras-tuned", "sklearn")
 LR, BATCH, VALIDATION = 0.1, 128, 0.2
@@ -269,13 +272,7 @@ def _table(results: dict, backend: str) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=Path(
-            os.environ.get("SKMLP_TEST_MNIST", ROOT.parent / "shared/data/mnist")
-        ),
-    )
+    add_data_argument(parser, type=Path)
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import warnings
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# benchmarks/ is on sys.path: it is the folder of the script being run.
+from _common import add_data_argument
+
 SETS = [
     ("none", {}),
     ("autotune0", {"xla_gpu_autotune_level": 0}),
@@ -35,12 +35,7 @@ GRID = {
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        default=os.environ.get(
-            "SKMLP_TEST_MNIST", str(ROOT.parent / "shared/data/mnist")
-        ),
-    )
+    add_data_argument(parser)
     args = parser.parse_args(argv)
     import numpy as np
 
