@@ -13,7 +13,7 @@ from _common import mnist_features, parse_args
 args = parse_args(__doc__)
 # Keras loads with these imports: after the options, --help answers at once.
 
-from skmlp import MLPKerasClassifier, plotting, summary  # noqa: E402
+from skmlp import MLPKerasClassifier, network_summary, plotting  # noqa: E402
 from skmlp.labs import get_experiment  # noqa: E402
 
 X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
@@ -28,7 +28,7 @@ networks = {
         hidden_layer_sizes=(128,) * 10, dropout=0.2, epochs=20, **common
     ),
 }
-print(summary(networks["D3"], n_features=784, n_outputs=10))
+print(network_summary(networks["D3"], n_features=784, n_outputs=10))
 for key, clf in networks.items():
     if args.quick:
         clf.set_params(epochs=1)

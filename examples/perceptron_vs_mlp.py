@@ -12,7 +12,7 @@ from _common import mnist_features, parse_args
 args = parse_args(__doc__)
 # Keras loads with these imports: after the options, --help answers at once.
 
-from skmlp import MLPKerasClassifier, plotting, summary  # noqa: E402
+from skmlp import MLPKerasClassifier, network_summary, plotting  # noqa: E402
 from skmlp.labs import get_experiment  # noqa: E402
 
 X_train, y_train, X_test, y_test = mnist_features(args)  # 784 floats in [0, 1]
@@ -33,7 +33,9 @@ networks = {
         hidden_layer_sizes=(128, 128), dropout=0.3, epochs=20, **common
     ),
 }
-print(summary(networks["A2"], n_features=784, n_outputs=10))  # 118,282 parameters
+print(
+    network_summary(networks["A2"], n_features=784, n_outputs=10)
+)  # 118,282 parameters
 
 for key, clf in networks.items():
     if args.quick:

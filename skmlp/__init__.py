@@ -23,7 +23,8 @@ _PUBLIC = {
     "IDXLoader": "preprocessing",
     "SubsetSplitter": "preprocessing",
     "load": "_saving",
-    "summary": "inspection",
+    "network_summary": "inspection",
+    "summary": "inspection",  # network_summary's earlier name
 }
 
 __all__ = [*_PUBLIC, "__version__"]

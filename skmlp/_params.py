@@ -448,7 +448,8 @@ ATTRIBUTES_DOC = """
         where they apply), growing across ``warm_start`` fits and
         ``partial_fit`` calls.
     n_iter_ : int
-        Epochs trained (fewer than ``epochs`` after early stopping).
+        Epochs trained by the last ``fit`` or ``partial_fit`` call (fewer
+        than ``epochs`` after early stopping), as in ``MLPClassifier``.
     coefs_, intercepts_ : list of ndarray
         Copies of each ``Dense`` layer's kernel and bias, input to output, as
         in scikit-learn's ``MLPClassifier``.

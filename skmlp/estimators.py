@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _batch, _engine, _network, _params
@@ -120,6 +120,7 @@ class _BaseMLP(BaseEstimator):
         "n_outputs_",
         "_y_ndim",
         "_y_one_hot",
+        "_multilabel",
         "_seed",
         "_fit_calls",
         "tensorboard_log_dir_",
@@ -376,8 +377,7 @@ class _BaseMLP(BaseEstimator):
             reset=reset,
             dtype=np.float32,
             accept_sparse=("csr", "csc", "coo"),
-            multi_output=isinstance(self, RegressorMixin)
-            or len(getattr(y, "shape", ())) == 2,
+            multi_output=isinstance(self, RegressorMixin) or _ndim(y) == 2,
             y_numeric=isinstance(self, RegressorMixin),
         )
         X = _dense(X)
@@ -400,7 +400,7 @@ class _BaseMLP(BaseEstimator):
             # for classes), as scikit-learn's, not whatever rows come last.
             X, y_keras, sample_weight = _random_rows_last(
                 X, y_keras, sample_weight, n_train,
-                y if isinstance(self, ClassifierMixin) else None,
+                y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None,
                 np.random.SeedSequence(seed, spawn_key=(calls, 1)),
             )  # fmt: skip
         if reset:
@@ -427,7 +427,9 @@ class _BaseMLP(BaseEstimator):
         self.history_ = merged
         self._seed, self._fit_calls = job.seed, job.calls + 1
         self._predictor = Predictor(self.model_)
-        self.n_iter_ = len(self.history_.get("loss", []))
+        # Epochs of this call, as scikit-learn's MLPClassifier counts them
+        # (history_ keeps growing across warm starts and partial_fit).
+        self.n_iter_ = len(history.get("loss", []))
         _warn_if_stuck_at_chance(self, job)
         return self
 
@@ -456,6 +458,8 @@ class _BaseMLP(BaseEstimator):
         output = model.layers[-1]
         if isinstance(self, RegressorMixin):
             target = "regression"
+        elif getattr(self, "_multilabel", False):
+            target = "multilabel"
         elif output.units == 1:
             target = "binary"
         elif _network.is_sparse_loss(loss):
@@ -540,6 +544,13 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(
                 f"validation_split={split} leaves no rows for training out of "
                 f"{n_samples} samples; use more data or a smaller validation_split."
+            )
+        if self.early_stopping and n_samples - n_train < 2:
+            raise ValueError(
+                f"The validation set is too small for early stopping: "
+                f"{n_samples - n_train} of {n_samples} samples held out, and it "
+                f"needs at least 2. Use more data, a larger validation_split, or "
+                f"early_stopping=False."
             )
         return split, n_train
 
@@ -839,10 +850,18 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         self, y, sample_weight, reset: bool, classes=None, warm_start=False
     ):
         one_hot = np.ndim(y) == 2 and _one_hot_targets(self, y)
-        if not reset and one_hot != getattr(self, "_y_one_hot", False):
+        multilabel = not one_hot and _is_multilabel(y)
+        if not reset and (one_hot, multilabel) != (
+            getattr(self, "_y_one_hot", False),
+            getattr(self, "_multilabel", False),
+        ):
             raise ValueError(
-                "y must keep the form of the first fit (one-hot rows or labels)."
+                "y must keep the form of the first fit (labels, one-hot rows or a "
+                "multilabel indicator matrix)."
             )
+        if multilabel:
+            return self._prepare_multilabel(y, sample_weight, reset)
+        self._multilabel = False
         if one_hot:  # the labs' to_categorical targets: column j is class j
             if reset and classes is None:
                 classes = np.arange(y.shape[1])
@@ -902,7 +921,42 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         else:  # categorical cross-entropy, but also MSE, hinge, KL, ...
             y_keras = np.eye(n_classes, dtype=np.float32)[encoded]
         sample_weight = self._with_class_weight(sample_weight, encoded)
+        self.n_outputs_ = n_outputs  # output units, as in MLPClassifier
         return y_keras, sample_weight, n_outputs, activation, loss
+
+    def _prepare_multilabel(self, y, sample_weight, reset: bool):
+        """An indicator matrix: one sigmoid unit per label, as MLPClassifier."""
+        y = np.asarray(y)
+        if reset:
+            self.classes_ = np.arange(y.shape[1])
+        elif y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} labels; the first fit had {len(self.classes_)}."
+            )
+        loss = "binary_crossentropy" if self.loss is None else self.loss
+        if _network.is_sparse_loss(loss):
+            raise ValueError(
+                f"loss={loss!r} takes one label per sample; y is a multilabel "
+                f"indicator matrix. Leave loss=None (binary cross-entropy per label)."
+            )
+        if self.class_weight is not None:
+            raise ValueError(
+                "class_weight is for one label per sample; y is a multilabel "
+                "indicator matrix. Use sample_weight instead."
+            )
+        if reset and self.loss is None and bool((y.sum(axis=1) == 1).all()):
+            warnings.warn(
+                "y is one-hot (one 1 per row) and loss=None: it is trained as "
+                "multilabel targets (one sigmoid unit per column), as scikit-learn's "
+                "MLPClassifier does. For the labs' softmax network pass "
+                "loss='categorical_crossentropy' (predictions stay one-hot) or "
+                "y.argmax(axis=1).",
+                UserWarning,
+                stacklevel=5,
+            )
+        self._multilabel, self._y_one_hot = True, False
+        self.n_outputs_ = y.shape[1]
+        return y.astype(np.float32), sample_weight, y.shape[1], "sigmoid", loss
 
     def _with_class_weight(self, sample_weight, encoded):
         if self.class_weight is None:
@@ -952,8 +1006,14 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, epochs=1, reset=first, classes=classes)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order.
+
+        For a multilabel classifier, each label's own probability (rows do
+        not sum to 1), as scikit-learn's ``MLPClassifier`` gives.
+        """
         out = self._forward(X).astype(np.float64)
+        if getattr(self, "_multilabel", False):
+            return out
         if out.shape[1] == 1:  # one sigmoid unit: P(classes_[1])
             out = np.hstack([1.0 - out, out])
         # float32 softmax sums to 1 only within ~1e-7; make it exact.
@@ -979,9 +1039,13 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
     def predict(self, X) -> np.ndarray:
         """Most probable class for each row of ``X``, in the form ``y`` had.
 
-        A label from ``classes_``, or a one-hot row where the classifier was
-        fitted on one-hot targets (``loss="categorical_crossentropy"``).
+        A label from ``classes_``; a one-hot row where the classifier was
+        fitted on one-hot targets (``loss="categorical_crossentropy"``); an
+        indicator row (each label whose probability exceeds 0.5) where it was
+        fitted on a multilabel indicator matrix.
         """
+        if getattr(self, "_multilabel", False):  # the indicator matrix
+            return (self.predict_proba(X) > 0.5).astype(int)
         best = np.argmax(self.predict_proba(X), axis=1)
         if getattr(self, "_y_one_hot", False):
             return np.eye(len(self.classes_), dtype=int)[best]
@@ -989,7 +1053,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
@@ -1095,6 +1159,7 @@ def _explain_shapes(estimator, X, y) -> None:
         and len(y_shape) == 2
         and y_shape[1] > 1
         and not _one_hot_targets(estimator, y)
+        and not _is_multilabel(y)
     ):
         raise ValueError(
             f"y has shape {tuple(y_shape)}; the classifier takes one label per "
@@ -1102,6 +1167,22 @@ def _explain_shapes(estimator, X, y) -> None:
             f"loss='categorical_crossentropy', as the labs train. Otherwise pass "
             f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
         )
+
+
+def _ndim(y) -> int:
+    """Dimensions of ``y`` as NumPy reads it (lists of lists too); 1 if ragged."""
+    shape = getattr(y, "shape", None)
+    if shape is not None:
+        return len(shape)
+    try:
+        return np.asarray(y).ndim
+    except (ValueError, TypeError):
+        return 1
+
+
+def _is_multilabel(y) -> bool:
+    """Whether ``y`` is a multilabel indicator matrix (scikit-learn's sense)."""
+    return _ndim(y) == 2 and type_of_target(y) == "multilabel-indicator"
 
 
 def _one_hot_targets(estimator, y) -> bool:

@@ -127,17 +127,22 @@ def test_plot_search_results_one_and_two_parameters(digits, tmp_path):
         plotting.plot_search_results(search, ["dropout"])
 
 
-def test_summary_counts_the_labs_network_parameters(fitted):
-    from skmlp import MLPKerasRegressor, summary
+def test_network_summary_counts_the_labs_network_parameters(fitted):
+    from skmlp import MLPKerasRegressor, network_summary, summary
 
-    text = summary(MLPKerasClassifier((128, 128)), n_features=784, n_outputs=10)
+    text = network_summary(MLPKerasClassifier((128, 128)), n_features=784, n_outputs=10)
     assert "Total params: 118,282" in text and "dense_2 (Dense)" in text
-    assert "Trainable params: 1,210" in summary(fitted)  # 64*16+16 + 16*10+10
-    assert "Total params: 17" in summary(
+    assert text.n_params == 118_282
+    assert [count for _, _, count in text.layers if count] == [100_480, 16_512, 1_290]
+    # A notebook echoes the table itself (not a quoted string), or its HTML.
+    assert repr(text) == str(text) and "\\n" not in repr(text)
+    assert "<td style='text-align:right'>118,282</td>" in text._repr_html_()
+    assert "Trainable params: 1,210" in network_summary(fitted)  # 64*16+16 + 16*10+10
+    assert "Total params: 17" in summary(  # the earlier name still works
         MLPKerasRegressor((4,)), n_features=2, n_outputs=1
     )
     with pytest.raises(ValueError, match="not fitted"):
-        summary(MLPKerasClassifier())
+        network_summary(MLPKerasClassifier())
 
 
 def test_plot_search_results_ignores_failed_fits():

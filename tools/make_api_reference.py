@@ -19,7 +19,11 @@ import skmlp.plotting
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = {
-    "skmlp": [getattr(skmlp, name) for name in skmlp.__all__ if name != "__version__"],
+    "skmlp": [
+        getattr(skmlp, name)
+        for name in skmlp.__all__
+        if name not in ("__version__", "summary")  # summary: an alias
+    ],
     "skmlp.datasets": [
         getattr(skmlp.datasets, name)
         for name in skmlp.datasets.__all__

@@ -48,7 +48,7 @@ class Program:
     weight_penalty: bool  # any kernel/bias L1/L2
     activity_penalty: bool  # any activity L1/L2
     loss: Any  # a Keras loss name or a Keras Loss object
-    target: str  # "sparse", "one_hot", "binary" or "regression"
+    target: str  # "sparse", "one_hot", "binary", "multilabel" or "regression"
     optimizer_class: type
     optimizer_config: dict  # constructor arguments other than learning_rate
     batch_size: int
@@ -189,6 +189,9 @@ class Program:
         """1.0 where the prediction is right, per row (classifiers only)."""
         if self.target == "binary":
             hit = ops.equal(ops.cast(y_pred[:, 0] > 0.5, y_pred.dtype), y_true[:, 0])
+        elif self.target == "multilabel":  # Keras' binary accuracy, per row
+            hit = ops.equal(ops.cast(y_pred > 0.5, y_pred.dtype), y_true)
+            return ops.mean(ops.cast(hit, y_pred.dtype), axis=1)
         elif self.target == "one_hot":
             hit = ops.equal(ops.argmax(y_pred, axis=1), ops.argmax(y_true, axis=1))
         else:
