@@ -21,7 +21,7 @@ from skmlp.labs import get_experiment  # noqa: E402
 # validation rows hold both classes. The lab itself stacks class 0 before
 # class 1 without shuffling, so its validation rows are all class 1;
 # ``skmlp labs --only S1 S2`` reproduces that.
-X, y = make_cosine_classes(1000, random_state=42)
+X, y = make_cosine_classes(2000, random_state=42)
 lab = dict(
     epochs=10, batch_size=32, validation_split=0.2, dropout=0.0, random_state=1
 )  # Keras' default batch

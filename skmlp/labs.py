@@ -201,7 +201,7 @@ def prepare_data(experiment: Experiment, mnist, *, seed: int = 0, quick: bool = 
     keeps 2,000 training and 1,000 test rows.
     """
     if experiment.data == "cosine":
-        X, y = make_cosine_classes(1000, shuffle=False, random_state=seed)
+        X, y = make_cosine_classes(2000, shuffle=False, random_state=seed)
         return X, y, None, None
     (X_train, y_train), (X_test, y_test) = mnist
     scale = experiment.data == "mnist"

@@ -45,7 +45,7 @@ def run_blocks(blocks, folder, shrink=0):
 
     mnist = folder / "mnist"
     mnist.mkdir()
-    (images, labels), (test_images, test_labels) = load_mnist_sample()
+    (images, labels), (test_images, test_labels) = load_mnist_sample(return_X_y=True)
     for name, array in (
         ("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels),
         ("t10k-images-idx3-ubyte.gz", test_images), ("t10k-labels-idx1-ubyte.gz", test_labels),

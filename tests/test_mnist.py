@@ -126,10 +126,10 @@ def _cache_files(home):
 def test_fetch_falls_back_to_the_next_mirror_then_uses_the_cache(tmp_path, mirror):
     base, requests = mirror
     requests.clear()
-    (X_train, y_train), (X_test, _) = fetch_mnist(
-        tmp_path, mirrors=[f"{base}/down/", f"{base}/good/"]
-    )
+    mnist = fetch_mnist(tmp_path, mirrors=[f"{base}/down/", f"{base}/good/"])
+    X_train, y_train = mnist.images, mnist.target  # scikit-learn's Bunch
     assert X_train.shape == (60000, 28, 28) and y_train[:5].tolist() == [5, 0, 4, 1, 9]
+    assert mnist.data.shape == (60000, 784) and mnist.data_test.shape == (10000, 784)
     assert _cache_files(tmp_path) == sorted(f"{n}.gz" for n in SHARED_SHA256)
     assert sum(r.startswith("/down/") for r in requests) == 4
     requests.clear()
@@ -158,7 +158,9 @@ def test_a_cached_file_of_other_content_is_fetched_again(tmp_path, mirror):
     save_idx(labels, np.zeros(60000, np.uint8))  # valid IDX, wrong content
     (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"garbage")
     requests.clear()
-    (_, y_train), (X_test, _) = fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    (_, y_train), (X_test, _) = fetch_mnist(
+        tmp_path, mirrors=[f"{base}/good/"], return_X_y=True
+    )
     assert y_train[:5].tolist() == [5, 0, 4, 1, 9] and X_test.shape == (10000, 28, 28)
     assert sorted(requests) == [
         "/good/t10k-images-idx3-ubyte.gz",
@@ -195,10 +197,15 @@ def test_offline_with_nothing_cached_says_where_to_put_the_files(tmp_path, monke
 
 
 def test_data_home_follows_argument_then_environment(tmp_path, monkeypatch):
+    from skmlp.datasets import clear_data_home
+
     monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "from_env"))
-    assert get_data_home() == tmp_path / "from_env"
-    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
+    assert get_data_home() == str(tmp_path / "from_env")  # a str, as scikit-learn's
+    assert get_data_home(tmp_path / "arg") == str(tmp_path / "arg")
     assert (tmp_path / "arg").is_dir()
+    (tmp_path / "arg" / "mnist").mkdir()
+    clear_data_home(tmp_path / "arg")
+    assert not (tmp_path / "arg").exists()
 
 
 def test_stale_partial_downloads_are_removed(tmp_path):

@@ -91,7 +91,7 @@ def test_plot_confusion_matrix_uses_sklearn_display(fitted, digits, tmp_path):
 
 
 def test_plot_decision_regions_on_cosine_data(tmp_path):
-    X, y = make_cosine_classes(300, random_state=0)
+    X, y = make_cosine_classes(600, random_state=0)
     clf = MLPKerasClassifier((8,), epochs=20, learning_rate=0.02, random_state=0).fit(
         X, y
     )

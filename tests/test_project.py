@@ -58,6 +58,8 @@ def test_api_reference_is_up_to_date():
         "skmlp.inspection",
         "skmlp.preprocessing",
         "skmlp.datasets._idx",
+        "skmlp.datasets._mnist",
+        "skmlp.datasets._synthetic",
     ],
 )
 def test_docstring_examples_run(module):

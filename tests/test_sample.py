@@ -39,7 +39,7 @@ def test_shipped_files_are_what_the_script_produces(mnist_dir, tmp_path):
 
 def test_every_sampled_image_is_byte_identical_to_its_source_row(mnist_dir):
     full = load_mnist(mnist_dir)
-    sample = load_mnist_sample()
+    sample = load_mnist_sample(return_X_y=True)
     for (X_full, y_full), (X_sample, y_sample) in zip(full, sample, strict=True):
         # Independent of the script: find each sampled image among the originals.
         rows = {}
@@ -56,18 +56,37 @@ def test_every_sampled_image_is_byte_identical_to_its_source_row(mnist_dir):
 
 
 def test_sample_size_and_class_shares():
-    (X_train, y_train), (X_test, y_test) = load_mnist_sample()
+    (X_train, y_train), (X_test, y_test) = load_mnist_sample(return_X_y=True)
     assert X_train.shape == (6000, 28, 28) and X_test.shape == (1000, 28, 28)
     full_train = np.array([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
     full_test = np.array([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
     assert np.all(np.abs(np.bincount(y_train) - full_train / 10) < 1)
     assert np.all(np.abs(np.bincount(y_test) - full_test / 10) < 1)
-    (X, y), _ = load_mnist_sample(as_frame=True)
+    (X, y), _ = load_mnist_sample(return_X_y=True, as_frame=True)
     assert (
         isinstance(X, pd.DataFrame)
         and X.shape == (6000, 784)
         and isinstance(y, pd.Series)
     )
+
+
+def test_the_sample_as_scikit_learn_loaders_give_it():
+    mnist = load_mnist_sample()
+    (X_train, y_train), (X_test, y_test) = load_mnist_sample(return_X_y=True)
+    # The Bunch holds the same arrays as the Keras-shaped pairs.
+    np.testing.assert_array_equal(mnist.images, X_train)
+    np.testing.assert_array_equal(mnist.data, X_train.reshape(6000, 784))
+    np.testing.assert_array_equal(mnist.target, y_train)
+    np.testing.assert_array_equal(mnist.data_test, X_test.reshape(1000, 784))
+    np.testing.assert_array_equal(mnist.target_test, y_test)
+    assert mnist.feature_names[:2] == ["pixel_0", "pixel_1"]
+    assert list(mnist.target_names) == list(range(10)) and "LeCun" in mnist.DESCR
+    assert mnist.frame is None
+    framed = load_mnist_sample(as_frame=True)
+    assert framed.frame.shape == (6000, 785) and framed.frame["label"].equals(
+        framed.target
+    )
+    np.testing.assert_array_equal(framed.data.to_numpy(), mnist.data)
 
 
 def test_docstring_gives_the_attribution():

@@ -3,6 +3,7 @@
 from ._idx import load_idx, read_idx_header, save_idx, to_features
 from ._mnist import (
     MNIST_MIRRORS,
+    clear_data_home,
     fetch_mnist,
     get_data_home,
     get_mnist,
@@ -14,6 +15,7 @@ from ._synthetic import make_cosine_classes
 
 __all__ = [
     "MNIST_MIRRORS",
+    "clear_data_home",
     "fetch_mnist",
     "get_data_home",
     "get_mnist",

@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils import Bunch
 
 from .._files import atomic_path
 from ._idx import load_idx
@@ -58,17 +60,33 @@ def pixel_names(image_shape: Sequence[int]) -> np.ndarray:
     )
 
 
-def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
-    """The folder where skmlp caches downloaded data sets.
+def get_data_home(data_home: str | os.PathLike | None = None) -> str:
+    """The folder where skmlp caches downloaded data sets, as scikit-learn's.
 
     By order of precedence: ``data_home``, the ``SKMLP_DATA`` environment
     variable, or ``~/skmlp_data``. The folder is created if needed.
+
+    Returns
+    -------
+    str
+        The folder's path.
     """
     if data_home is None:
         data_home = os.environ.get(_DATA_HOME_ENV, Path("~") / "skmlp_data")
     path = Path(data_home).expanduser()
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    return str(path)
+
+
+def clear_data_home(data_home: str | os.PathLike | None = None) -> None:
+    """Delete the data cache (MNIST's files, JAX's compiled programs) and all in it.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder; see :func:`get_data_home`.
+    """
+    shutil.rmtree(get_data_home(data_home))
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -147,7 +165,7 @@ def load_mnist(directory: str | os.PathLike, *, as_frame: bool = False):
     return splits[0], splits[1]
 
 
-def load_mnist_sample(*, as_frame: bool = False):
+def load_mnist_sample(*, return_X_y: bool = False, as_frame: bool = False):
     """A stratified 10% sample of MNIST shipped inside skmlp: works offline.
 
     6,000 training and 1,000 test images with MNIST's class proportions
@@ -163,16 +181,76 @@ def load_mnist_sample(*, as_frame: bool = False):
 
     Parameters
     ----------
+    return_X_y : bool, default=False
+        Return Keras' ``(X_train, y_train), (X_test, y_test)`` (as
+        :func:`load_mnist` does, the labs' form) instead of a ``Bunch``.
     as_frame : bool, default=False
-        As in :func:`load_mnist`.
+        pandas objects: ``data``/``data_test`` DataFrames with columns
+        ``pixel_0`` ... ``pixel_783``, ``target``/``target_test`` Series, and
+        ``frame`` (the training data and target in one DataFrame).
 
     Returns
     -------
-    (X_train, y_train), (X_test, y_test)
-        As :func:`load_mnist` returns them.
+    data : Bunch
+        As scikit-learn's loaders return it: ``data`` (the training images
+        flattened, uint8, shape (6000, 784)), ``target``, ``images`` (shape
+        (6000, 28, 28)), the same for the test set as ``data_test``,
+        ``target_test`` and ``images_test``, ``feature_names``,
+        ``target_names``, ``frame`` (None unless ``as_frame``) and
+        ``DESCR``. With ``return_X_y=True``,
+        ``(X_train, y_train), (X_test, y_test)``.
+
+    Examples
+    --------
+    >>> from skmlp.datasets import load_mnist_sample
+    >>> mnist = load_mnist_sample()
+    >>> mnist.data.shape, mnist.images.shape, mnist.data_test.shape
+    ((6000, 784), (6000, 28, 28), (1000, 784))
+    >>> (X_train, y_train), (X_test, y_test) = load_mnist_sample(return_X_y=True)
+    >>> X_train.shape
+    (6000, 28, 28)
     """
     with resources.as_file(resources.files("skmlp.datasets") / "data") as folder:
-        return load_mnist(folder, as_frame=as_frame)
+        if return_X_y:
+            return load_mnist(folder, as_frame=as_frame)
+        splits = load_mnist(folder)
+    return _bunch(
+        splits, as_frame, "A stratified 10% sample of MNIST, bundled with skmlp."
+    )
+
+
+_DESCR = """
+MNIST handwritten digits: 28x28 greyscale images (uint8, 0-255) of the
+digits 0-9, 60,000 for training and 10,000 for testing, by Yann LeCun,
+Corinna Cortes and Christopher J. C. Burges (Creative Commons
+Attribution-Share Alike 3.0). ``data``/``target`` are the training set,
+``data_test``/``target_test`` the test set (MNIST's own split); ``images``
+and ``images_test`` keep the 28x28 shape. Scale pixels to [0, 1] before
+training (``skmlp.datasets.to_features``).
+"""
+
+
+def _bunch(splits, as_frame: bool, origin: str) -> Bunch:
+    """scikit-learn's ``Bunch`` of MNIST's two splits, as loaders return it."""
+    (images, labels), (test_images, test_labels) = splits
+    names = pixel_names(images.shape[1:])
+    bunch = Bunch(
+        data=images.reshape(len(images), -1),
+        target=labels,
+        images=images,
+        data_test=test_images.reshape(len(test_images), -1),
+        target_test=test_labels,
+        images_test=test_images,
+        feature_names=list(names),
+        target_names=np.arange(10),
+        frame=None,
+        DESCR=origin + "\n" + _DESCR,
+    )
+    if as_frame:
+        bunch.data, bunch.target = _as_frame(images, labels)
+        bunch.data_test, bunch.target_test = _as_frame(test_images, test_labels)
+        bunch.frame = bunch.data.assign(label=bunch.target)
+    return bunch
 
 
 SAMPLE_FALLBACK = (
@@ -207,12 +285,13 @@ def get_mnist(directory: str | os.PathLike | None = None, *, dataset: str = "aut
         )
     if dataset != "sample":
         try:
-            return fetch_mnist(), f"MNIST from the cache in {get_data_home() / 'mnist'}"
+            data = fetch_mnist(return_X_y=True)
+            return data, f"MNIST from the cache in {Path(get_data_home()) / 'mnist'}"
         except OSError:
             if dataset == "mnist":
                 raise
             warnings.warn(SAMPLE_FALLBACK, UserWarning, stacklevel=2)
-    return load_mnist_sample(), "the bundled 10% MNIST sample"
+    return load_mnist_sample(return_X_y=True), "the bundled 10% MNIST sample"
 
 
 def _mirrors(mirrors: Sequence[str] | None) -> list[str]:
@@ -268,6 +347,7 @@ def fetch_mnist(
     *,
     download_if_missing: bool = True,
     mirrors: Sequence[str] | None = None,
+    return_X_y: bool = False,
     as_frame: bool = False,
     timeout: float = 30.0,
 ):
@@ -293,15 +373,19 @@ def fetch_mnist(
         Base URLs to try in order. None takes the ``SKMLP_MNIST_MIRRORS``
         environment variable (comma-separated) or the public mirrors in
         ``MNIST_MIRRORS``.
+    return_X_y : bool, default=False
+        Return Keras' ``(X_train, y_train), (X_test, y_test)`` (as
+        :func:`load_mnist` does, the labs' form) instead of a ``Bunch``.
     as_frame : bool, default=False
-        As in :func:`load_mnist`.
+        pandas objects: see :func:`load_mnist` and the ``Bunch`` below.
     timeout : float, default=30.0
         Seconds to wait for a mirror before trying the next.
 
     Returns
     -------
-    (X_train, y_train), (X_test, y_test)
-        As :func:`load_mnist` returns them.
+    data : Bunch
+        scikit-learn's form (see :func:`load_mnist_sample` for its fields);
+        or, with ``return_X_y=True``, ``(X_train, y_train), (X_test, y_test)``.
 
     Raises
     ------
@@ -337,13 +421,15 @@ def fetch_mnist(
                     name, folder, "every mirror failed: " + "; ".join(errors)
                 )
             )
-    return load_mnist(folder, as_frame=as_frame)
+    if return_X_y:
+        return load_mnist(folder, as_frame=as_frame)
+    return _bunch(load_mnist(folder), as_frame, f"MNIST, from {folder}.")
 
 
 def _cache_folder(data_home) -> Path:
     """The cache's ``mnist`` folder, or an OSError that names it."""
     try:
-        folder = get_data_home(data_home) / "mnist"
+        folder = Path(get_data_home(data_home)) / "mnist"
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         where = (
