@@ -23,6 +23,7 @@ _PUBLIC = {
     "IDXLoader": "preprocessing",
     "SubsetSplitter": "preprocessing",
     "load": "_saving",
+    "save": "_saving",
     "network_summary": "inspection",
     "summary": "inspection",  # network_summary's earlier name
 }

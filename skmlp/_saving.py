@@ -58,6 +58,59 @@ def _encode_array(array: np.ndarray) -> dict:
     return {"dtype": array.dtype.str, "values": array.tolist()}
 
 
+# skmlp's own types that a skops file of a Pipeline may hold; skops trusts
+# scikit-learn's and NumPy's by itself.
+_SKOPS_TRUSTED = {
+    "skmlp.estimators.MLPKerasClassifier",
+    "skmlp.estimators.MLPKerasRegressor",
+    "skmlp.preprocessing.IDXLoader",
+    "skmlp.preprocessing.SubsetSplitter",
+}
+
+
+def save(obj, path: str | os.PathLike) -> None:
+    """Save a fitted skmlp estimator, or a ``Pipeline`` holding one, without pickle.
+
+    An estimator goes in skmlp's own file (``estimator.save``); a
+    ``Pipeline`` (or any scikit-learn object) in skops' format, which the
+    ``skops`` extra provides. ``skmlp.load`` reads both, and neither can run
+    code hidden in the file.
+
+    Parameters
+    ----------
+    obj : MLPKerasClassifier, MLPKerasRegressor or a scikit-learn object
+    path : str or path-like
+        The file to write (``.skmlp`` for an estimator, ``.skops`` else).
+    """
+    from .estimators import _BaseMLP
+
+    if isinstance(obj, _BaseMLP):
+        save_estimator(obj, path)
+        return
+    try:
+        import skops.io as sio
+    except ImportError:
+        raise ImportError(
+            f"saving a {type(obj).__name__} needs skops: pip install skops "
+            f"(an skmlp estimator alone saves without it)."
+        ) from None
+    with atomic_path(path) as partial:
+        sio.dump(obj, partial)
+
+
+def _load_skops(path: Path):
+    import skops.io as sio
+
+    untrusted = set(sio.get_untrusted_types(file=path))
+    unknown = sorted(untrusted - _SKOPS_TRUSTED)
+    if unknown:
+        raise ValueError(
+            f"{path} holds types that skmlp does not load: {unknown}. If you trust "
+            f"the file, load it with skops.io.load(path, trusted=[...])."
+        )
+    return sio.load(path, trusted=sorted(untrusted))
+
+
 def save_estimator(estimator, path) -> None:
     from . import __version__
 
@@ -94,10 +147,11 @@ def save_estimator(estimator, path) -> None:
 
 
 def load(path: str | os.PathLike):
-    """Load an estimator saved with ``estimator.save(path)``.
+    """Load what ``estimator.save(path)`` or ``skmlp.save(obj, path)`` wrote.
 
-    Only Keras' safe deserialisation and JSON are used: a file from an
-    unknown source cannot run code when loaded.
+    Only Keras' safe deserialisation and JSON are used (for a ``Pipeline``,
+    skops', trusting scikit-learn's types and skmlp's own, nothing else): a
+    file from an unknown source cannot run code when loaded.
 
     Parameters
     ----------
@@ -105,8 +159,8 @@ def load(path: str | os.PathLike):
 
     Returns
     -------
-    MLPKerasClassifier or MLPKerasRegressor
-        Fitted, predicting exactly as the saved estimator did.
+    MLPKerasClassifier, MLPKerasRegressor or the saved scikit-learn object
+        Fitted, predicting exactly as the saved one did.
     """
     path = Path(path)
     try:
@@ -115,6 +169,9 @@ def load(path: str | os.PathLike):
         raise ValueError(f"{path} is not an skmlp file (not a zip archive).") from None
     with archive:
         names = set(archive.namelist())
+    if "schema.json" in names and "estimator.json" not in names:
+        return _load_skops(path)  # skmlp.save of a Pipeline
+    with zipfile.ZipFile(path) as archive:
         if not {"estimator.json", "model.keras"} <= names:
             raise ValueError(
                 f"{path} is not an skmlp file (estimator.json or model.keras missing)."

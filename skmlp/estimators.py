@@ -1207,12 +1207,14 @@ def _warn_if_stuck_at_chance(estimator, job) -> None:
         return
     if accuracy[-1] > 1.5 / len(classes):
         return
-    # A sample of rows first: unscaled inputs show in any of them.
+    # Raw counts such as 0-255 pixels: non-negative and large. (Standardised
+    # inputs may reach 40 in a rare column, but they are centred.) A sample of
+    # rows first: unscaled inputs show in any of them.
     sample = job.X[:: max(1, job.X.shape[0] // 1000)]
-    largest = max(float(np.max(sample)), -float(np.min(sample)))
+    largest = float(np.max(sample))
     if largest <= 10:
-        largest = max(float(np.max(job.X)), -float(np.min(job.X)))
-    if largest > 10:
+        largest = float(np.max(job.X))
+    if largest > 10 and float(np.min(job.X)) >= 0:
         warnings.warn(
             f"training accuracy stayed at chance level ({accuracy[-1]:.3f}) and the "
             f"inputs reach {largest:g}: unscaled inputs (such as 0-255 pixels) "

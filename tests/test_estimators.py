@@ -518,3 +518,31 @@ def test_validation_scores_follow_the_held_out_rows(digits):
     held = MLPKerasClassifier(**{**FAST, "validation_split": 0.2}).fit(X, y)
     assert held.validation_scores_ == held.history_["val_accuracy"]
     assert held.best_validation_score_ == max(held.history_["val_accuracy"])
+
+
+def test_skmlp_saves_and_loads_a_pipeline_without_pickle(digits, tmp_path):
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), MLPKerasClassifier(**FAST)).fit(X, y)
+    skmlp.save(pipe, tmp_path / "pipe.skops")
+    loaded = skmlp.load(tmp_path / "pipe.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    # An estimator alone still goes in skmlp's own format.
+    skmlp.save(pipe[-1], tmp_path / "net.skmlp")
+    np.testing.assert_array_equal(
+        skmlp.load(tmp_path / "net.skmlp").predict_proba(X[:5]),
+        pipe[-1].predict_proba(X[:5]),
+    )
+
+    # A file that holds a type neither scikit-learn's nor skmlp's is refused.
+    class Shift(TransformerMixin, BaseEstimator):
+        def fit(self, X, y=None):
+            return self
+
+        def transform(self, X):
+            return X + 1
+
+    skmlp.save(make_pipeline(Shift(), pipe[-1]), tmp_path / "other.skops")
+    with pytest.raises(ValueError, match="types that skmlp does not load.*Shift"):
+        skmlp.load(tmp_path / "other.skops")
