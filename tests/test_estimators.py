@@ -546,3 +546,26 @@ def test_skmlp_saves_and_loads_a_pipeline_without_pickle(digits, tmp_path):
     skmlp.save(make_pipeline(Shift(), pipe[-1]), tmp_path / "other.skops")
     with pytest.raises(ValueError, match="types that skmlp does not load.*Shift"):
         skmlp.load(tmp_path / "other.skops")
+
+
+def test_mlflow_logs_and_loads_a_pipeline_in_skops_format(
+    digits, tmp_path, monkeypatch
+):
+    import mlflow  # the "mlflow" extra (mlflow-skinny), part of dev
+    import mlflow.sklearn
+
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # no database here
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), MLPKerasClassifier(**FAST)).fit(X, y)
+    mlflow.set_tracking_uri((tmp_path / "runs").as_uri())
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            pipe,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=["skmlp.estimators.MLPKerasClassifier"],
+            pip_requirements=["skmlp"],  # not inferred: that would reload it
+        )
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
