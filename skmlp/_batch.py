@@ -216,6 +216,7 @@ _PER_MEMBER = {
     "random_state",
     "epochs",
     "validation_split",
+    "validation_strategy",
     "early_stopping",
     "patience",
     "min_delta",

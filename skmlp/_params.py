@@ -282,6 +282,16 @@ PARAMETERS = (
         ),
     ),
     Parameter(
+        "validation_strategy",
+        (Options("last", "stratified"),),
+        """{"last", "stratified"}, default="last"
+        Which rows ``validation_split`` holds out: "last" is Keras' rule (the
+        labs'); "stratified" draws them at random, in each class's share for
+        the classifier (a plain random draw for the regressor), so that data
+        sorted by class still validates on every class.""",
+        'Keras\' `validation_split` ("last"), or rows drawn beforehand',
+    ),
+    Parameter(
         "shuffle",
         (Boolean(),),
         """bool, default=True

@@ -150,6 +150,7 @@ class _BaseMLP(BaseEstimator):
         batch_size=128,
         epochs=12,
         validation_split=0.0,
+        validation_strategy="last",
         shuffle=True,
         callbacks=None,
         verbose=0,
@@ -185,6 +186,7 @@ class _BaseMLP(BaseEstimator):
         self.batch_size = batch_size
         self.epochs = epochs
         self.validation_split = validation_split
+        self.validation_strategy = validation_strategy
         self.shuffle = shuffle
         self.callbacks = callbacks
         self.verbose = verbose
@@ -395,9 +397,13 @@ class _BaseMLP(BaseEstimator):
         words = np.random.SeedSequence(seed, spawn_key=(calls,)).generate_state(
             1 + 2 * epochs
         )
-        if self.early_stopping and self.validation_split == 0 and n_train < len(X):
-            # Early stopping's own validation rows: a random sample (stratified
-            # for classes), as scikit-learn's, not whatever rows come last.
+        if n_train < len(X) and (
+            self.validation_strategy == "stratified"
+            or (self.early_stopping and self.validation_split == 0)
+        ):
+            # Validation rows drawn at random (stratified for classes), as
+            # scikit-learn's early stopping draws them, not whatever rows come
+            # last (Keras' rule, validation_strategy="last").
             X, y_keras, sample_weight = _random_rows_last(
                 X, y_keras, sample_weight, n_train,
                 y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None,
@@ -784,6 +790,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         batch_size=128,
         epochs=12,
         validation_split=0.0,
+        validation_strategy="last",
         shuffle=True,
         class_weight=None,
         callbacks=None,
@@ -821,6 +828,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
             batch_size=batch_size,
             epochs=epochs,
             validation_split=validation_split,
+            validation_strategy=validation_strategy,
             shuffle=shuffle,
             callbacks=callbacks,
             verbose=verbose,
