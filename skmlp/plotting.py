@@ -1,7 +1,11 @@
 """The labs' pictures, one call each (needs matplotlib: ``pip install matplotlib``).
 
-Every function draws on the matplotlib ``ax`` (or axes) it is given, or on a
-new figure, and returns what it drew so that it can be styled further.
+scikit-learn's Display pattern, as ``ConfusionMatrixDisplay``:
+``HistoryDisplay.from_estimator(clf)``, ``DigitsDisplay.from_data(X, y)``,
+``SearchResultsDisplay.from_search(search)`` draw at once and return the
+display (``figure_``, ``axes_``; ``plot(ax=...)`` draws it again elsewhere).
+The ``plot_*`` functions are the same calls by their earlier names. Every
+one draws on the matplotlib ``ax`` (or axes) it is given, or a new figure.
 """
 
 from __future__ import annotations
@@ -45,66 +49,248 @@ def _history_of(source: Any) -> Mapping[str, Sequence[float]]:
     )
 
 
-def plot_history(estimator_or_history, metrics=None, ax=None):
+class _Display:
+    """What skmlp's displays share with scikit-learn's (``ConfusionMatrixDisplay``).
+
+    ``figure_`` and ``axes_`` are set by ``plot``. A display also unpacks as
+    ``figure, axes``, which is what earlier releases' functions returned.
+    """
+
+    figure_: Any
+    axes_: Any
+
+    def __iter__(self):
+        return iter((self.figure_, self.axes_))
+
+
+def _validation_epochs(n_epochs: int, n_values: int, every) -> np.ndarray:
+    """The epochs at which validation scores were recorded.
+
+    Keras validates every epoch, or every ``validation_freq``-th epoch (an
+    int), or at the listed epochs.
+    """
+    if isinstance(every, int) and every > 1:
+        epochs = np.arange(every, n_epochs + 1, every)
+    elif isinstance(every, (list, tuple)):
+        epochs = np.asarray(sorted(every))
+    else:
+        epochs = np.arange(1, n_epochs + 1)
+    if len(epochs) != n_values:  # a history from elsewhere: the last epochs
+        epochs = np.arange(n_epochs - n_values + 1, n_epochs + 1)
+    return epochs
+
+
+class HistoryDisplay(_Display):
     """Training vs. validation curves per epoch, one panel per metric.
+
+    Make one with :meth:`from_estimator` (or :func:`plot_history`); it draws
+    at once, and ``plot`` draws it again on other axes.
 
     Parameters
     ----------
-    estimator_or_history : fitted estimator, Pipeline, search, History or dict
-        Where to find ``history_`` (a search's ``best_estimator_``, a
-        pipeline's last step).
-    metrics : list of str, default=None
-        Which curves: by default 'accuracy' (when recorded) and 'loss'.
-    ax : matplotlib Axes or sequence of Axes, default=None
-        One per metric; new ones side by side when None.
+    history : dict of list of float
+        Per-epoch values, as an estimator's ``history_``.
+    validation_freq : int or list of int, default=1
+        How often the validation scores were recorded (Keras'
+        ``validation_freq``), to place them at their epochs.
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    axes_ : list of Axes
+        One per metric.
+    """
+
+    def __init__(self, history: Mapping[str, Sequence[float]], validation_freq=1):
+        self.history = history
+        self.validation_freq = validation_freq
+
+    @classmethod
+    def from_estimator(cls, estimator, metrics=None, *, ax=None) -> HistoryDisplay:
+        """Draw the history of a fitted estimator, pipeline, search or ``History``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator, Pipeline, search, History or dict
+            Where to find ``history_`` (a search's ``best_estimator_``, a
+            pipeline's last step).
+        metrics : list of str, default=None
+            Which curves: by default 'accuracy' (when recorded) and 'loss'.
+        ax : matplotlib Axes or sequence of Axes, default=None
+            One per metric; new ones side by side when None.
+        """
+        freq = 1
+        inner = _estimator_of(estimator)
+        if inner is not None:
+            freq = getattr(inner, "_routed_params", {}).get("fit__validation_freq", 1)
+        return cls(_history_of(estimator), freq).plot(metrics, ax=ax)
+
+    def plot(self, metrics=None, *, ax=None) -> HistoryDisplay:
+        """Draw the curves (on ``ax``, one Axes per metric, or a new figure)."""
+        history = self.history
+        if metrics is None:
+            metrics = [m for m in ("accuracy", "loss") if m in history]
+        missing = [m for m in metrics if m not in history]
+        if missing:
+            raise ValueError(f"history has no {missing[0]!r}; it has {sorted(history)}")
+        plt = _pyplot()
+        from matplotlib.ticker import MaxNLocator
+
+        if ax is None:
+            fig, axes = plt.subplots(
+                1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False
+            )
+            axes = list(axes[0])
+        else:
+            axes = list(np.atleast_1d(ax))
+            if len(axes) != len(metrics):
+                raise ValueError(f"got {len(axes)} axes for {len(metrics)} metrics")
+            fig = axes[0].figure
+        for metric, panel in zip(metrics, axes, strict=True):
+            epochs = np.arange(1, len(history[metric]) + 1)
+            panel.plot(epochs, history[metric], marker=".", label="train")
+            if f"val_{metric}" in history:
+                val = history[f"val_{metric}"]
+                at = _validation_epochs(len(epochs), len(val), self.validation_freq)
+                panel.plot(at, val, marker=".", label="validation")
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+            panel.set_xlabel("epoch")
+            panel.set_ylabel(metric)
+            panel.set_title(f"model {metric}")
+            panel.legend()
+            panel.grid(alpha=0.3)
+        fig.tight_layout()
+        self.figure_, self.axes_ = fig, axes
+        return self
+
+
+def _estimator_of(source: Any):
+    """The skmlp estimator inside a search or pipeline, or None."""
+    if hasattr(source, "best_estimator_"):
+        return _estimator_of(source.best_estimator_)
+    if hasattr(source, "steps"):
+        return _estimator_of(source.steps[-1][1])
+    return source if hasattr(source, "history_") else None
+
+
+def plot_history(estimator_or_history, metrics=None, ax=None) -> HistoryDisplay:
+    """Training vs. validation curves per epoch, one panel per metric.
+
+    ``HistoryDisplay.from_estimator``; see there for the parameters.
 
     Returns
     -------
-    fig : matplotlib Figure
-    axes : list of Axes
+    HistoryDisplay
+        With ``figure_`` and ``axes_`` (it unpacks as ``figure, axes``).
     """
-    history = _history_of(estimator_or_history)
-    if metrics is None:
-        metrics = [m for m in ("accuracy", "loss") if m in history]
-    missing = [m for m in metrics if m not in history]
-    if missing:
-        raise ValueError(f"history has no {missing[0]!r}; it has {sorted(history)}")
-    plt = _pyplot()
-    from matplotlib.ticker import MaxNLocator
-
-    if ax is None:
-        fig, axes = plt.subplots(
-            1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False
-        )
-        axes = list(axes[0])
-    else:
-        axes = list(np.atleast_1d(ax))
-        if len(axes) != len(metrics):
-            raise ValueError(f"got {len(axes)} axes for {len(metrics)} metrics")
-        fig = axes[0].figure
-    for metric, panel in zip(metrics, axes, strict=True):
-        epochs = np.arange(1, len(history[metric]) + 1)
-        panel.plot(epochs, history[metric], marker=".", label="train")
-        if f"val_{metric}" in history:
-            val = history[f"val_{metric}"]
-            panel.plot(
-                np.linspace(1, len(epochs), len(val)),
-                val,
-                marker=".",
-                label="validation",
-            )
-        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-        panel.set_xlabel("epoch")
-        panel.set_ylabel(metric)
-        panel.set_title(f"model {metric}")
-        panel.legend()
-        panel.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig, axes
+    return HistoryDisplay.from_estimator(estimator_or_history, metrics, ax=ax)
 
 
-def plot_digits(X, y=None, predictions=None, *, n_images=25, ncols=None, axes=None):
+class DigitsDisplay(_Display):
     """A grid of digit images, wrong predictions titled and framed in red.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, rows, cols)
+    labels : array-like of shape (n,), default=None
+        True labels, shown in the titles.
+    predictions : array-like of shape (n,), default=None
+        Predicted labels; shown as "pred (true)", red where wrong.
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    axes_ : ndarray of Axes
+    """
+
+    def __init__(self, images, labels=None, predictions=None):
+        self.images, self.labels, self.predictions = images, labels, predictions
+
+    @classmethod
+    def from_data(
+        cls, X, y=None, predictions=None, *, n_images=25, ncols=None, axes=None
+    ) -> DigitsDisplay:
+        """Draw the first ``n_images`` rows of ``X`` (flat rows or images)."""
+        X = np.asarray(X)
+        n = min(n_images, len(X))
+        if X.ndim == 2:
+            side = math.isqrt(X.shape[1])
+            if side * side != X.shape[1]:
+                raise ValueError(
+                    f"rows of {X.shape[1]} values are not square images; pass X as "
+                    f"(n, rows, cols)"
+                )
+            images = X[:n].reshape(n, side, side)
+        elif X.ndim == 3:
+            images = X[:n]
+        else:
+            raise ValueError(
+                f"X must be (n, pixels) or (n, rows, cols); got shape {X.shape}"
+            )
+        cut = lambda a: None if a is None else np.asarray(a)[:n]  # noqa: E731
+        return cls(images, cut(y), cut(predictions)).plot(ncols=ncols, axes=axes)
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y=None, *, images=None, n_images=25, ncols=None, axes=None
+    ) -> DigitsDisplay:
+        """Draw ``X``'s digits titled with ``estimator``'s predictions.
+
+        ``images``: the pictures to show when ``X`` is not them (features
+        of another shape); by default ``X`` itself.
+        """
+        predictions = estimator.predict(np.asarray(X)[:n_images])
+        return cls.from_data(
+            X if images is None else images, None if y is None else y[:n_images],
+            predictions, n_images=n_images, ncols=ncols, axes=axes,
+        )  # fmt: skip
+
+    def plot(self, *, ncols=None, axes=None) -> DigitsDisplay:
+        """Draw the grid (on ``axes``, at least one per image, or a new figure)."""
+        images, y, predictions = self.images, self.labels, self.predictions
+        n = len(images)
+        plt = _pyplot()
+        if axes is None:
+            ncols = ncols or math.ceil(math.sqrt(n))
+            nrows = math.ceil(n / ncols)
+            fig, axes = plt.subplots(
+                nrows, ncols, figsize=(1.4 * ncols, 1.6 * nrows), squeeze=False
+            )
+        else:
+            fig = np.ravel(axes)[0].figure
+        flat = np.ravel(axes)
+        if len(flat) < n:
+            raise ValueError(f"got {len(flat)} axes for {n} images")
+        for i, panel in enumerate(flat):
+            panel.set_xticks([])
+            panel.set_yticks([])
+            if i >= n:
+                panel.set_visible(False)
+                continue
+            panel.imshow(images[i], cmap="gray_r")
+            wrong = predictions is not None and y is not None and predictions[i] != y[i]
+            if predictions is not None:
+                title = f"{predictions[i]}" + (f" ({y[i]})" if y is not None else "")
+            elif y is not None:
+                title = f"{y[i]}"
+            else:
+                title = ""
+            panel.set_title(title, color="red" if wrong else "black", fontsize=9)
+            if wrong:
+                for spine in panel.spines.values():
+                    spine.set_edgecolor("red")
+                    spine.set_linewidth(2)
+        fig.tight_layout()
+        self.figure_, self.axes_ = fig, axes
+        return self
+
+
+def plot_digits(
+    X, y=None, predictions=None, *, n_images=25, ncols=None, axes=None
+) -> DigitsDisplay:
+    """A grid of digit images, wrong predictions titled and framed in red.
+
+    ``DigitsDisplay.from_data``.
 
     Parameters
     ----------
@@ -123,57 +309,12 @@ def plot_digits(X, y=None, predictions=None, *, n_images=25, ncols=None, axes=No
 
     Returns
     -------
-    fig : matplotlib Figure
-    axes : ndarray of Axes
+    DigitsDisplay
+        With ``figure_`` and ``axes_`` (it unpacks as ``figure, axes``).
     """
-    X = np.asarray(X)
-    n = min(n_images, len(X))
-    if X.ndim == 2:
-        side = math.isqrt(X.shape[1])
-        if side * side != X.shape[1]:
-            raise ValueError(
-                f"rows of {X.shape[1]} values are not square images; pass X as (n, rows, cols)"
-            )
-        images = X[:n].reshape(n, side, side)
-    elif X.ndim == 3:
-        images = X[:n]
-    else:
-        raise ValueError(
-            f"X must be (n, pixels) or (n, rows, cols); got shape {X.shape}"
-        )
-    plt = _pyplot()
-    if axes is None:
-        ncols = ncols or math.ceil(math.sqrt(n))
-        nrows = math.ceil(n / ncols)
-        fig, axes = plt.subplots(
-            nrows, ncols, figsize=(1.4 * ncols, 1.6 * nrows), squeeze=False
-        )
-    else:
-        fig = np.ravel(axes)[0].figure
-    flat = np.ravel(axes)
-    if len(flat) < n:
-        raise ValueError(f"got {len(flat)} axes for {n} images")
-    for i, panel in enumerate(flat):
-        panel.set_xticks([])
-        panel.set_yticks([])
-        if i >= n:
-            panel.set_visible(False)
-            continue
-        panel.imshow(images[i], cmap="gray_r")
-        wrong = predictions is not None and y is not None and predictions[i] != y[i]
-        if predictions is not None:
-            title = f"{predictions[i]}" + (f" ({y[i]})" if y is not None else "")
-        elif y is not None:
-            title = f"{y[i]}"
-        else:
-            title = ""
-        panel.set_title(title, color="red" if wrong else "black", fontsize=9)
-        if wrong:
-            for spine in panel.spines.values():
-                spine.set_edgecolor("red")
-                spine.set_linewidth(2)
-    fig.tight_layout()
-    return fig, axes
+    return DigitsDisplay.from_data(
+        X, y, predictions, n_images=n_images, ncols=ncols, axes=axes
+    )
 
 
 def plot_confusion_matrix(estimator, X, y, *, normalize=None, ax=None, **kwargs):
@@ -252,68 +393,103 @@ def _label(value) -> str:
     return str(value)
 
 
-def plot_search_results(search, params=None, *, ax=None):
+class SearchResultsDisplay(_Display):
     """Mean cross-validated score across one or two parameters of a search.
 
     One parameter: the mean test score with its standard deviation as error
-    bars. Two: one line per value of the second.
+    bars. Two: one line per value of the second. Where other parameters vary
+    too, each point is their best setting; failed candidates (scored NaN) are
+    left out and counted in the title.
 
     Parameters
     ----------
-    search : fitted GridSearchCV or RandomizedSearchCV
-    params : list of one or two str, default=None
-        Parameter names (as in ``param_grid``); by default the search's
-        parameters when there are one or two.
-    ax : matplotlib Axes, default=None
+    cv_results : dict
+        A fitted search's ``cv_results_``.
+    params : list of one or two str
+        Parameter names (as in ``param_grid``).
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    axes_ : Axes
+    n_failed_ : int
+        Candidates whose fits failed.
+    """
+
+    def __init__(self, cv_results: Mapping, params: Sequence[str]):
+        self.cv_results = cv_results
+        self.params = list(params)
+
+    @classmethod
+    def from_search(cls, search, params=None, *, ax=None) -> SearchResultsDisplay:
+        """Draw a fitted ``GridSearchCV`` or ``RandomizedSearchCV``'s results.
+
+        ``params``: one or two of the searched parameters; by default the
+        search's own when there are one or two.
+        """
+        results = search.cv_results_
+        names = [k[len("param_") :] for k in results if k.startswith("param_")]
+        params = list(params) if params is not None else names
+        if not 1 <= len(params) <= 2 or any(p not in names for p in params):
+            raise ValueError(
+                f"choose one or two of the searched parameters {names}; got {params}"
+            )
+        return cls(results, params).plot(ax=ax)
+
+    def plot(self, *, ax=None) -> SearchResultsDisplay:
+        """Draw the scores (on ``ax``, or a new figure)."""
+        results, params = self.cv_results, self.params
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(6, 4)) if ax is None else (ax.figure, ax)
+        firsts = [_label(v) for v in results[f"param_{params[0]}"]]
+        x_values = list(dict.fromkeys(firsts))
+        seconds = (
+            [_label(v) for v in results[f"param_{params[1]}"]]
+            if len(params) == 2
+            else None
+        )
+        groups = list(dict.fromkeys(seconds)) if seconds is not None else [None]
+        scores = np.asarray(results["mean_test_score"], dtype=float)
+        for group in groups:
+            means, stds = [], []
+            for x in x_values:
+                mask = np.array([v == x for v in firsts])
+                if group is not None:
+                    mask &= np.array([v == group for v in seconds])
+                # Failed fits, scored NaN, never count as the best.
+                usable = mask & np.isfinite(scores)
+                best = np.argmax(np.where(usable, scores, -np.inf))
+                means.append(scores[best] if usable.any() else np.nan)
+                stds.append(results["std_test_score"][best] if usable.any() else np.nan)
+            label = f"{params[1]}={group}" if group is not None else "mean test score"
+            ax.errorbar(
+                range(len(x_values)), means, yerr=stds, marker="o", capsize=3,
+                label=label,
+            )  # fmt: skip
+        ax.set_xticks(range(len(x_values)), x_values)
+        ax.set_xlabel(params[0])
+        ax.set_ylabel("mean test score")
+        self.n_failed_ = int(np.sum(~np.isfinite(scores)))
+        failed = self.n_failed_
+        ax.set_title(
+            "grid search"
+            + (f" ({failed} of {len(scores)} candidates failed)" if failed else "")
+        )
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        self.figure_, self.axes_ = fig, ax
+        return self
+
+
+def plot_search_results(search, params=None, *, ax=None) -> SearchResultsDisplay:
+    """Mean cross-validated score across one or two parameters of a search.
+
+    ``SearchResultsDisplay.from_search``; see there for the parameters.
 
     Returns
     -------
-    fig : matplotlib Figure
-    ax : Axes
+    SearchResultsDisplay
+        With ``figure_`` and ``axes_`` (it unpacks as ``figure, ax``).
     """
-    results = search.cv_results_
-    names = [k[len("param_") :] for k in results if k.startswith("param_")]
-    params = list(params) if params is not None else names
-    if not 1 <= len(params) <= 2 or any(p not in names for p in params):
-        raise ValueError(
-            f"choose one or two of the searched parameters {names}; got {params}"
-        )
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4)) if ax is None else (ax.figure, ax)
-    x_values = list(dict.fromkeys(_label(v) for v in results[f"param_{params[0]}"]))
-    groups = (
-        list(dict.fromkeys(_label(v) for v in results[f"param_{params[1]}"]))
-        if len(params) == 2
-        else [None]
-    )
-    for group in groups:
-        means, stds = [], []
-        for x in x_values:
-            mask = np.array([_label(v) == x for v in results[f"param_{params[0]}"]])
-            if group is not None:
-                mask &= np.array(
-                    [_label(v) == group for v in results[f"param_{params[1]}"]]
-                )
-            # Where other parameters vary too, show the best setting of them
-            # (failed fits, scored NaN, never count as the best).
-            scores = np.asarray(results["mean_test_score"], dtype=float)
-            usable = mask & np.isfinite(scores)
-            best = np.argmax(np.where(usable, scores, -np.inf))
-            means.append(scores[best] if usable.any() else np.nan)
-            stds.append(results["std_test_score"][best] if usable.any() else np.nan)
-        label = f"{params[1]}={group}" if group is not None else "mean test score"
-        ax.errorbar(
-            range(len(x_values)), means, yerr=stds, marker="o", capsize=3, label=label
-        )
-    ax.set_xticks(range(len(x_values)), x_values)
-    ax.set_xlabel(params[0])
-    ax.set_ylabel("mean test score")
-    failed = int(np.sum(~np.isfinite(np.asarray(results["mean_test_score"], float))))
-    total = len(results["mean_test_score"])
-    ax.set_title(
-        "grid search" + (f" ({failed} of {total} candidates failed)" if failed else "")
-    )
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig, ax
+    return SearchResultsDisplay.from_search(search, params, ax=ax)

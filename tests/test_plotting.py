@@ -40,6 +40,22 @@ def test_plot_history(fitted, tmp_path):
     _saved(fig, tmp_path, "history")
 
 
+def test_history_display_places_validation_at_its_epochs(digits, tmp_path):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        validation_split=0.2, fit__validation_freq=3, **{**FAST, "epochs": 7}
+    ).fit(X, y)
+    display = plotting.HistoryDisplay.from_estimator(clf, metrics=["loss"])
+    assert isinstance(display, plotting.HistoryDisplay)
+    train, validation = display.axes_[0].get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3, 4, 5, 6, 7]
+    assert list(validation.get_xdata()) == [3, 6]  # Keras validated there
+    # plot() draws the same display again on other axes.
+    fig, ax = plt.subplots()
+    assert display.plot(["loss"], ax=ax).figure_ is fig
+    _saved(fig, tmp_path, "history_freq")
+
+
 def test_plot_history_from_pipeline_search_and_given_axes(digits, tmp_path):
     X, y = digits
     search = GridSearchCV(
@@ -145,6 +161,15 @@ def test_network_summary_counts_the_labs_network_parameters(fitted):
         network_summary(MLPKerasClassifier())
 
 
+def test_digits_display_from_an_estimator(fitted, digits, tmp_path):
+    X, y = digits
+    display = plotting.DigitsDisplay.from_estimator(fitted, X, y, n_images=12)
+    titles = [ax.get_title() for ax in np.ravel(display.axes_) if ax.get_visible()]
+    predicted = fitted.predict(X[:12])
+    assert titles == [f"{p} ({t})" for p, t in zip(predicted, y[:12], strict=True)]
+    _saved(display.figure_, tmp_path, "digits_display")
+
+
 def test_plot_search_results_ignores_failed_fits():
     from types import SimpleNamespace
 
@@ -163,3 +188,5 @@ def test_plot_search_results_ignores_failed_fits():
         np.asarray(ax.get_lines()[0].get_ydata(), dtype=float), [0.91, 0.88]
     )
     assert ax.get_title() == "grid search (1 of 4 candidates failed)"
+    display = plotting.SearchResultsDisplay.from_search(search, ["optimizer"])
+    assert display.n_failed_ == 1 and display.axes_.get_xlabel() == "optimizer"

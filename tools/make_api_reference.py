@@ -44,6 +44,9 @@ SECTIONS = {
         skmlp.labs.render_page,
     ],
     "skmlp.plotting": [
+        skmlp.plotting.HistoryDisplay,
+        skmlp.plotting.DigitsDisplay,
+        skmlp.plotting.SearchResultsDisplay,
         skmlp.plotting.plot_history,
         skmlp.plotting.plot_digits,
         skmlp.plotting.plot_confusion_matrix,
@@ -52,7 +55,8 @@ SECTIONS = {
     ],
 }
 PUBLIC_METHODS = ("fit", "partial_fit", "predict", "predict_proba", "score", "save", "transform", "fit_resample",
-                  "split", "get_feature_names_out")  # fmt: skip
+                  "split", "get_feature_names_out", "from_estimator", "from_data", "from_search",
+                  "plot")  # fmt: skip
 
 
 def _entry(obj, module: str) -> list[str]:
