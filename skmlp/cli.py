@@ -375,17 +375,45 @@ def _hidden_candidates(values) -> list[tuple[int, ...]]:
     return candidates
 
 
+def _refuse_duplicate_candidates(args) -> None:
+    """A value given twice to one option would train the same candidate twice."""
+    hidden = _hidden_candidates(args.hidden)
+    if len(set(hidden)) < len(hidden):
+        twice = next(h for h in hidden if hidden.count(h) > 1)
+        shown = ",".join(map(str, twice)) or "none"
+        hint = (
+            f"; for one network of {len(args.hidden)} layers write "
+            f"--hidden {','.join(args.hidden)}"
+            if all("," not in v for v in args.hidden)
+            else ""
+        )
+        raise CommandError(
+            f"--hidden gives the candidate {shown} more than once, the same "
+            f"network trained twice{hint}"
+        )
+    for flag in _params.FLAGS.values():
+        values = getattr(args, flag.dest, None)
+        if flag.option != "--hidden" and isinstance(values, list):
+            repeated = [v for v in dict.fromkeys(values) if values.count(v) > 1]
+            if repeated:
+                raise CommandError(
+                    f"{flag.option} gives {repeated[0]} more than once: the same "
+                    f"candidates would be trained twice"
+                )
+
+
 def _grid(args) -> int:
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold
 
+    _refuse_duplicate_candidates(args)
     _check_writable(args.csv, "--csv")
     X_train, y_train, X_test, y_test = _prepared(args)
     with _quiet_keras_import():  # after the data: Keras takes seconds to load
         from skmlp import MLPKerasClassifier
     from skmlp.model_selection import GridSearchCV
 
-    hidden = list(dict.fromkeys(_hidden_candidates(args.hidden)))  # no duplicates
+    hidden = _hidden_candidates(args.hidden)
     if args.hidden and len(args.hidden) > 1 and all("," not in v for v in args.hidden):
         print(
             f"note: --hidden {' '.join(args.hidden)} is {len(hidden)} candidates of "

@@ -211,3 +211,15 @@ def test_hidden_layers_are_written_the_same_way_in_train_and_grid(offline, capsy
     assert _hidden_layers(["128,64"]) == _hidden_layers(["128", "64"]) == (128, 64)
     assert _hidden_layers([]) == _hidden_layers(["none"]) == ()
     assert _hidden_candidates(["128,64", "32"]) == [(128, 64), (32,)]
+
+
+def test_grid_refuses_duplicate_candidates_before_loading_data(offline, capsys):
+    from skmlp.cli import main
+
+    assert main(["grid", "--dataset", "sample", "--hidden", "128", "128"]) == 2
+    captured = capsys.readouterr()
+    assert "same network trained twice" in captured.err
+    assert "--hidden 128,128" in captured.err  # the fix for one 2-layer network
+    assert "data:" not in captured.out
+    assert main(["grid", "--dataset", "sample", "--dropout", "0.1", "0.1"]) == 2
+    assert "--dropout gives 0.1 more than once" in capsys.readouterr().err
