@@ -328,10 +328,19 @@ def plot_confusion_matrix(estimator, X, y, *, normalize=None, ax=None, **kwargs)
     sklearn.metrics.ConfusionMatrixDisplay
         With ``.figure_``, ``.ax_`` and ``.confusion_matrix``.
     """
-    _pyplot()
+    plt = _pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
     kwargs.setdefault("cmap", "Blues")
+    n_classes = len(getattr(estimator, "classes_", ()))
+    if normalize is not None:
+        # Shares to two decimals: scikit-learn's default ".2g" writes 0.0056,
+        # which runs into the next cell's number on a 10-class matrix.
+        kwargs.setdefault("values_format", ".2f")
+    if n_classes >= 8:
+        kwargs.setdefault("text_kw", {"fontsize": 8})
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 6))
     display = ConfusionMatrixDisplay.from_estimator(
         estimator, X, y, normalize=normalize, ax=ax, **kwargs
     )

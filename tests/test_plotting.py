@@ -104,6 +104,12 @@ def test_plot_confusion_matrix_uses_sklearn_display(fitted, digits, tmp_path):
         and display.ax_.get_title() == "confusion matrix"
     )
     _saved(display.figure_, tmp_path, "confusion")
+    # Normalised shares of 10 classes: two decimals each, so none runs into
+    # the next cell (scikit-learn's ".2g" wrote 0.0056).
+    shares = plotting.plot_confusion_matrix(fitted, X, y, normalize="true")
+    texts = [t.get_text() for t in shares.text_.ravel()]
+    assert all(len(t) == 4 and t[1] == "." for t in texts), texts[:12]
+    _saved(shares.figure_, tmp_path, "confusion_normalised")
 
 
 def test_plot_decision_regions_on_cosine_data(tmp_path):
