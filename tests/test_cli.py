@@ -237,3 +237,18 @@ def test_grid_refuses_duplicate_candidates_before_loading_data(offline, capsys):
     assert "data:" not in captured.out
     assert main(["grid", "--dataset", "sample", "--dropout", "0.1", "0.1"]) == 2
     assert "--dropout gives 0.1 more than once" in capsys.readouterr().err
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from skmlp.cli import build_parser
+
+    parser = build_parser()
+    commands = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"skmlp {name} {action.option_strings[0]}: no help"
