@@ -26,6 +26,25 @@ HAVE_MNIST = (MNIST_DIR / "train-images-idx3-ubyte.gz").exists()
 
 
 @pytest.fixture
+def spy(monkeypatch):
+    """``spy(module, name)``: that function keeps working, and the returned
+    list collects what each call of it returned."""
+
+    def install(module, name):
+        results = []
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            results.append(original(*args, **kwargs))
+            return results[-1]
+
+        monkeypatch.setattr(module, name, wrapper)
+        return results
+
+    return install
+
+
+@pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No cached MNIST and no reachable mirror: what a machine offline sees."""
     monkeypatch.setenv("SKMLP_DATA", str(tmp_path / "cache"))

@@ -234,18 +234,11 @@ def test_what_cannot_batch_is_fitted_by_scikit_learn(digits):
         assert_same_results(ours.cv_results_, theirs.cv_results_)
 
 
-def test_refits_train_in_the_batch_on_an_accelerator(digits, monkeypatch):
+def test_refits_train_in_the_batch_on_an_accelerator(digits, monkeypatch, spy):
     # On a GPU each candidate's refit joins the batch (compiling a program for
     # the one refit costs more); the refit then comes from the store.
     monkeypatch.setattr(_batch, "on_accelerator", lambda: True)
-    served = []
-    original = _batch.prefitted
-
-    def spy(*args):
-        served.append(original(*args))
-        return served[-1]
-
-    monkeypatch.setattr(_batch, "prefitted", spy)
+    served = spy(_batch, "prefitted")
     X, y = digits
     grid = {"dropout": [0.0, 0.3]}
     ours, printed = run(GridSearchCV(small(), grid, cv=3, verbose=1).fit, X, y)

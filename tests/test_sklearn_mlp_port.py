@@ -122,7 +122,7 @@ def test_sparse_matrices():
     assert_array_equal(pred1, pred2)
 
 
-def test_early_stopping_stratified(monkeypatch):
+def test_early_stopping_stratified(spy):
     # Make sure data splitting for early stopping is stratified. scikit-learn
     # raises where a class has one member; skmlp then falls back to a plain
     # random split. What both promise: on class-sorted data, the held-out rows
@@ -132,14 +132,7 @@ def test_early_stopping_stratified(monkeypatch):
 
     X = np.arange(40, dtype=float).reshape(20, 2) / 40
     y = np.array([0] * 10 + [1] * 10)
-    orders = []
-    original = estimators._random_rows_last
-
-    def spy(*args):
-        orders.append(original(*args))
-        return orders[-1]
-
-    monkeypatch.setattr(estimators, "_random_rows_last", spy)
+    orders = spy(estimators, "_random_rows_last")
     MLPKerasClassifier((4,), early_stopping=True, epochs=2, random_state=0).fit(X, y)
     ((_, y_ordered, _),) = orders
     assert sorted(y_ordered[-2:].ravel()) == [0, 1]  # the 10% held out

@@ -207,26 +207,19 @@ def test_early_stopping_validates_on_a_stratified_sample_of_sorted_data(digits):
     assert clf.history_["val_accuracy"][-1] > 0.8
 
 
-def test_validation_strategy_stratified_holds_out_every_class(digits, monkeypatch):
+def test_validation_strategy_stratified_holds_out_every_class(digits, spy):
     from skmlp import estimators
 
     X, y = digits
     order = np.argsort(y, kind="stable")  # sorted by class, as lab data can be
     X, y = X[order], y[order]
-    held = []
-    original = estimators._random_rows_last
-
-    def spy(*args):
-        result = original(*args)
-        held.append(result[1][args[3] :])  # the targets of the held-out rows
-        return result
-
-    monkeypatch.setattr(estimators, "_random_rows_last", spy)
+    orders = spy(estimators, "_random_rows_last")
     last = MLPKerasClassifier(epochs=1, validation_split=0.2, **FAST).fit(X, y)
-    assert held == []  # Keras' rule: the last rows (here only 8s and 9s)
+    assert orders == []  # Keras' rule: the last rows (here only 8s and 9s)
     drawn = MLPKerasClassifier(
         epochs=1, validation_split=0.2, validation_strategy="stratified", **FAST
     ).fit(X, y)
-    (targets,) = held
-    assert len(np.unique(targets)) == 10  # every class validated
+    ((_, targets, _),) = orders
+    n_train = int(len(X) * 0.8)  # Keras' rule: floor(n * (1 - split))
+    assert len(np.unique(targets[n_train:])) == 10  # every class validated
     assert len(drawn.history_["val_loss"]) == len(last.history_["val_loss"]) == 1
