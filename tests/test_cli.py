@@ -252,3 +252,35 @@ def test_every_option_has_help_text():
         for action in command._actions:
             if action.option_strings and action.dest != "help":
                 assert action.help, f"skmlp {name} {action.option_strings[0]}: no help"
+
+
+def test_labs_refuses_subset_and_grid_uses_validation_split(offline, capsys, spy):
+    assert main(["labs", "--only", "A1", "--subset", "0.5"]) == 2
+    assert "--subset does not apply to labs" in capsys.readouterr().err
+    from sklearn.base import BaseEstimator
+
+    from skmlp import model_selection
+
+    searches = spy(model_selection.GridSearchCV, "fit")
+    status = main(
+        ["grid", "--dataset", "sample", "--subset", "0.1", "--hidden", "8",
+         "--epochs", "1", "--cv", "2", "--validation-split", "0.25"]
+    )  # fmt: skip
+    assert status == 0
+    (search,) = searches
+    assert isinstance(search.best_estimator_, BaseEstimator)
+    assert search.best_estimator_.validation_split == 0.25
+    assert len(search.best_estimator_.history_["val_loss"]) == 1  # it held rows out
+
+
+def test_progress_in_a_log_file_is_plain_lines(digits, capsys):
+    from skmlp import MLPKerasClassifier
+
+    X, y = digits
+    MLPKerasClassifier((8,), epochs=3, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out  # not a terminal: no bar redrawn in place
+    lines = [line for line in out.splitlines() if line.startswith("Epoch ")]
+    assert [line.split(" - ")[0] for line in lines] == [
+        "Epoch 1/3", "Epoch 2/3", "Epoch 3/3"
+    ]  # fmt: skip
+    assert not any(c in out for c in "\r\b\x1b")
