@@ -747,6 +747,44 @@ class _BaseMLP(BaseEstimator):
         if "model_" in state:
             self._predictor = Predictor(self.model_)
 
+    def export(self, path, format: str = "tf_saved_model", **kwargs) -> None:
+        """Export the trained network for serving, with Keras' ``model.export``.
+
+        The exported model takes rows of ``n_features_in_`` float32 features
+        and returns the network's outputs: class probabilities in
+        ``classes_`` order (one column, the probability of ``classes_[1]``,
+        for two classes; one per label for multilabel targets), or the
+        regressor's predictions. Preprocessing outside the network (a
+        ``Pipeline``'s scaler) is not part of it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder (TF SavedModel) or file (ONNX) to write.
+        format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
+            As Keras' ``model.export``: a TensorFlow SavedModel (needs
+            TensorFlow, any backend), or ONNX (needs Keras' ONNX
+            dependencies).
+        **kwargs
+            Passed on to ``model.export``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np, tensorflow as tf
+        >>> from sklearn.datasets import load_digits
+        >>> from skmlp import MLPKerasClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = MLPKerasClassifier((16,), epochs=2, random_state=0).fit(X / 16, y)
+        >>> folder = os.path.join(tempfile.mkdtemp(), "digits_model")
+        >>> clf.export(folder)
+        >>> served = tf.saved_model.load(folder)
+        >>> served.serve(np.float32(X[:2] / 16)).shape  # the class probabilities
+        TensorShape([2, 10])
+        """
+        check_is_fitted(self, "model_")
+        self.model_.export(os.fspath(path), format=format, verbose=False, **kwargs)
+
     def save(self, path) -> None:
         """Save the fitted estimator to one file, without pickle.
 

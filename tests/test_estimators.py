@@ -569,3 +569,14 @@ def test_mlflow_logs_and_loads_a_pipeline_in_skops_format(
         )
     loaded = mlflow.sklearn.load_model(info.model_uri)
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+def test_export_for_serving_as_a_tensorflow_saved_model(digits, tmp_path):
+    import tensorflow as tf
+
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    clf.export(tmp_path / "served")
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    outputs = np.asarray(served.serve(X[:20].astype(np.float32)))
+    np.testing.assert_allclose(outputs, clf.predict_proba(X[:20]), atol=1e-5)

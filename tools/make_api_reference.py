@@ -54,7 +54,7 @@ SECTIONS = {
         skmlp.plotting.plot_search_results,
     ],
 }
-PUBLIC_METHODS = ("fit", "partial_fit", "predict", "predict_proba", "score", "save", "transform", "fit_resample",
+PUBLIC_METHODS = ("fit", "partial_fit", "predict", "predict_proba", "score", "save", "export", "transform", "fit_resample",
                   "split", "get_feature_names_out", "from_estimator", "from_data", "from_search",
                   "plot")  # fmt: skip
 
