@@ -1,7 +1,8 @@
-"""Save and load fitted estimators without pickle: Keras' .keras format plus JSON."""
+"""Save and load fitted estimators without pickle: JSON plus the weights as arrays."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -15,10 +16,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine._predict import Predictor
 from ._files import atomic_path
 from ._keras import keras
-from .estimators import MLPKerasClassifier, MLPKerasRegressor
+from .estimators import MLPKerasClassifier, MLPKerasRegressor, network_arrays
 
 _CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
-_FORMAT = 1
+# 2: the network as arrays (network.npz); 1: as a .keras file (still read).
+_FORMAT = 2
 
 
 def _encode_param(name, value):
@@ -134,16 +136,37 @@ def save_estimator(estimator, path) -> None:
             if hasattr(estimator, name)
         },
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        model_file = Path(tmp) / "model.keras"
-        estimator.model_.save(model_file)
-        # Written beside the target and renamed: never half a file at `path`.
-        with (
-            atomic_path(path) as partial,
-            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
-        ):
-            archive.writestr("estimator.json", json.dumps(meta, indent=1))
-            archive.write(model_file, "model.keras")
+    # The network as plain arrays (weights, optimizer state): load() rebuilds
+    # it from the parameters and reads no Keras configuration at all.
+    network = io.BytesIO()
+    np.savez(network, **_flat(network_arrays(estimator.model_)))
+    # Written beside the target and renamed: never half a file at `path`.
+    with (
+        atomic_path(path) as partial,
+        zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        archive.writestr("estimator.json", json.dumps(meta, indent=1))
+        archive.writestr("network.npz", network.getvalue())
+
+
+def _flat(arrays: dict) -> dict:
+    return {
+        f"{kind}_{i}": value
+        for kind, values in arrays.items()
+        for i, value in enumerate(values)
+    }
+
+
+def _unflat(npz) -> dict:
+    arrays: dict = {"weights": [], "optimizer": []}
+    for kind in arrays:
+        i = 0
+        while f"{kind}_{i}" in npz.files:
+            arrays[kind].append(npz[f"{kind}_{i}"])
+            i += 1
+    if len(npz.files) != sum(map(len, arrays.values())):
+        raise ValueError("unexpected arrays in network.npz")
+    return arrays
 
 
 def load(path: str | os.PathLike):
@@ -172,9 +195,10 @@ def load(path: str | os.PathLike):
     if "schema.json" in names and "estimator.json" not in names:
         return _load_skops(path)  # skmlp.save of a Pipeline
     with zipfile.ZipFile(path) as archive:
-        if not {"estimator.json", "model.keras"} <= names:
+        network = "network.npz" if "network.npz" in names else "model.keras"
+        if not {"estimator.json", network} <= names:
             raise ValueError(
-                f"{path} is not an skmlp file (estimator.json or model.keras missing)."
+                f"{path} is not an skmlp file (estimator.json or network.npz missing)."
             )
         try:
             meta = json.loads(_read_member(archive, "estimator.json", path))
@@ -182,14 +206,24 @@ def load(path: str | os.PathLike):
             raise ValueError(
                 f"{path}: estimator.json is not valid JSON ({exc})."
             ) from None
+        expected = 2 if network == "network.npz" else 1
         if (
             not isinstance(meta, dict)
-            or meta.get("format") != _FORMAT
+            or meta.get("format") != expected
             or meta.get("class") not in _CLASSES
         ):
             found = meta if not isinstance(meta, dict) else meta.get("format")
             raise ValueError(f"{path}: unsupported skmlp file (format {found!r}).")
-        model = network_from_bytes(_read_member(archive, "model.keras", path), path)
+        data = _read_member(archive, network, path)
+    model = weights = None
+    if network == "model.keras":  # an earlier release's file
+        model = network_from_bytes(data, path)
+    else:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                weights = _unflat(npz)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: network.npz is not valid ({exc}).") from None
     try:
         params = {name: _decode_param(value) for name, value in meta["params"].items()}
         fitted, arrays = dict(meta["fitted"]), dict(meta["arrays"])
@@ -208,10 +242,37 @@ def load(path: str | os.PathLike):
         setattr(estimator, name, value)
     for name, encoded in arrays.items():
         setattr(estimator, name, _decode_array(encoded, path))
+    if model is None:
+        try:
+            estimator._check_params()
+            _check_kernels(estimator, weights, path)
+            model = estimator._rebuild_network(weights)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{path}: the saved network is invalid ({exc}).") from None
     _check_consistent(estimator, model, path)
     estimator.model_ = model
     estimator._predictor = Predictor(model)
     return estimator
+
+
+def _check_kernels(estimator, arrays: dict, path) -> None:
+    """The saved kernels are the ones the parameters describe, before building.
+
+    The arrays are real data from the file (whose size is bounded), so a
+    network whose layers match them is no larger than the file: parameters
+    edited to ask for huge layers are refused before anything is allocated.
+    """
+    from ._validation import layer_sizes
+
+    units = estimator._output[0]
+    widths = (estimator.n_features_in_, *layer_sizes(estimator.hidden_layer_sizes))
+    expected = list(zip(widths, (*widths[1:], units), strict=True))
+    kernels = [tuple(w.shape) for w in arrays["weights"] if np.ndim(w) == 2]
+    if kernels != expected:
+        raise ValueError(
+            f"{path}: the saved kernels {kernels} are not those of the saved "
+            f"parameters {expected}."
+        )
 
 
 def _check_consistent(estimator, model, path) -> None:
@@ -225,8 +286,17 @@ def _check_consistent(estimator, model, path) -> None:
     if getattr(estimator, "n_features_in_", n_in) != n_in:
         raise ValueError(f"{path}: n_features_in_ does not match the network's input.")
     classes = getattr(estimator, "classes_", None)
+    if (classes is None) == isinstance(estimator, MLPKerasClassifier):
+        raise ValueError(
+            f"{path}: a {type(estimator).__name__} "
+            f"{'without' if classes is None else 'with'} classes_; the file was "
+            f"saved from another kind of estimator."
+        )
     if classes is not None and getattr(estimator, "_y_ndim", 1) == 1:
-        expected = 1 if len(classes) == 2 else len(classes)
+        multilabel = getattr(estimator, "_multilabel", False)
+        expected = 1 if len(classes) == 2 and not multilabel else len(classes)
+        if hasattr(estimator, "_output") and len(classes) == 2:
+            expected = estimator._output[0]  # 2 softmax units, as one-hot y asks
         if classes.ndim != 1 or units != expected:
             raise ValueError(
                 f"{path}: {len(classes)} classes_ do not match the network's "
@@ -236,7 +306,11 @@ def _check_consistent(estimator, model, path) -> None:
 
 # Bounds on what a saved file may make load() read: far above any skmlp
 # network's (a 10x4096 MLP is about 700 MB of weights), far below a bomb.
-_MAX_MEMBER_BYTES = {"estimator.json": 64 << 20, "model.keras": 4 << 30}
+_MAX_MEMBER_BYTES = {
+    "estimator.json": 64 << 20,
+    "model.keras": 4 << 30,
+    "network.npz": 4 << 30,
+}
 _MAX_CONFIG_BYTES = 64 << 20
 # What an skmlp network's Keras config may name: Keras' own modules only,
 # and nothing that carries code.

@@ -121,6 +121,7 @@ class _BaseMLP(BaseEstimator):
         "_y_ndim",
         "_y_one_hot",
         "_multilabel",
+        "_output",
         "_seed",
         "_fit_calls",
         "tensorboard_log_dir_",
@@ -415,6 +416,14 @@ class _BaseMLP(BaseEstimator):
             self.model_ = self._build_and_compile(
                 X.shape[1], n_outputs, output_activation, loss, n_train, int(words[0])
             )
+            # What rebuilds this network from the parameters (pickle, save):
+            # a loss object is the ``loss`` parameter itself.
+            self._output = [
+                int(n_outputs),
+                output_activation,
+                loss if isinstance(loss, str) else None,
+                int(n_train),
+            ]
         job = _FitJob(reset=reset, seed=seed, calls=calls, X=X, n_train=n_train)
         if self._engine_unsupported() is None:
             job.engine = self._engine_arguments(
@@ -727,25 +736,65 @@ class _BaseMLP(BaseEstimator):
         return tags
 
     def __getstate__(self):
-        # The network travels as the bytes of a .keras file, so that pickle,
-        # joblib and skops (which cannot walk a Keras model) all see plain
-        # data; the float64 predictor is derived from it, rebuilt on load.
+        # The network travels as plain weight arrays (and the optimizer's
+        # state), rebuilt from the parameters when unpickled: pickle, joblib
+        # and skops (which cannot walk a Keras model) see NumPy arrays only,
+        # and no Keras configuration is read back. The float64 predictor is
+        # derived from the weights.
         state = dict(super().__getstate__())  # may be __dict__ itself
         state.pop("_predictor", None)
         if "model_" in state:
-            from ._saving import network_to_bytes
+            if "_output" in state:
+                state["model_"] = network_arrays(state["model_"])
+            else:  # a network loaded from an earlier release's file
+                from ._saving import network_to_bytes
 
-            state["model_"] = network_to_bytes(state["model_"])
+                state["model_"] = network_to_bytes(state["model_"])
         return state
 
     def __setstate__(self, state):
-        if isinstance(state.get("model_"), bytes):
+        network = state.get("model_")
+        if isinstance(network, bytes):  # pickled by an earlier release
             from ._saving import network_from_bytes
 
-            state = {**state, "model_": network_from_bytes(state["model_"])}
+            state = {**state, "model_": network_from_bytes(network)}
+        elif isinstance(network, dict):
+            state = {k: v for k, v in state.items() if k != "model_"}
         super().__setstate__(state)
-        if "model_" in state:
+        if isinstance(network, dict):
+            self.model_ = self._rebuild_network(network)
+        if "model_" in self.__dict__:
             self._predictor = Predictor(self.model_)
+
+    def _rebuild_network(self, arrays: dict):
+        """The fitted network, built from the parameters and given ``arrays``.
+
+        ``arrays``: ``network_arrays`` of the network, the layers' weights
+        and the optimizer's state, each a list of NumPy arrays.
+        """
+        units, activation, loss, n_train = self._output
+        model = self._build_and_compile(
+            self.n_features_in_,
+            units,
+            activation,
+            self.loss if loss is None else loss,
+            n_train,
+            seed=0,
+        )
+        for kind, variables in (
+            ("weights", model.weights),
+            ("optimizer", model.optimizer.variables),
+        ):
+            values = arrays[kind]
+            shapes = [tuple(v.shape) for v in variables]
+            if [tuple(np.shape(a)) for a in values] != shapes:
+                raise ValueError(
+                    f"the saved {kind} do not fit the network the parameters "
+                    f"describe (shapes {shapes})"
+                )
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+        return model
 
     def export(self, path, format: str = "tf_saved_model", **kwargs) -> None:
         """Export the trained network for serving, with Keras' ``model.export``.
@@ -788,11 +837,12 @@ class _BaseMLP(BaseEstimator):
     def save(self, path) -> None:
         """Save the fitted estimator to one file, without pickle.
 
-        The network goes in Keras' own ``.keras`` format, the parameters and
-        fitted attributes in JSON, both inside one zip file. ``skmlp.load``
-        reads it back in any process, with identical predictions, and cannot
-        run code hidden in the file (unlike pickle or joblib files, which
-        must only be loaded from sources you trust).
+        The parameters and fitted attributes go in JSON, the network's
+        weights and optimizer state as NumPy arrays, both inside one zip
+        file. ``skmlp.load`` rebuilds the network from the parameters in any
+        process, with identical predictions, and cannot run code hidden in
+        the file (unlike pickle or joblib files, which must only be loaded
+        from sources you trust).
 
         Parameters
         ----------
@@ -1213,6 +1263,16 @@ def _explain_shapes(estimator, X, y) -> None:
             f"loss='categorical_crossentropy', as the labs train. Otherwise pass "
             f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
         )
+
+
+def network_arrays(model) -> dict[str, list[np.ndarray]]:
+    """A Keras network's state as plain arrays: its weights, its optimizer's."""
+    return {
+        "weights": [np.asarray(keras.ops.convert_to_numpy(v)) for v in model.weights],
+        "optimizer": [
+            np.asarray(keras.ops.convert_to_numpy(v)) for v in model.optimizer.variables
+        ],
+    }
 
 
 def _ndim(y) -> int:

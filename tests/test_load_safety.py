@@ -14,14 +14,62 @@ from skmlp import MLPKerasClassifier
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory, digits):
+def fitted(digits):
     X, y = digits
     labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
                        "eight", "nine"])[y]  # fmt: skip
-    clf = MLPKerasClassifier((8,), epochs=1, random_state=0).fit(X, labels)
-    path = tmp_path_factory.mktemp("saved") / "clf.skmlp"
-    clf.save(path)
+    return MLPKerasClassifier((8,), epochs=1, random_state=0).fit(X, labels)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, fitted):
+    """A file in an earlier release's format 1: the network as a .keras file.
+
+    skmlp.load still reads them, checking the network's Keras configuration
+    before Keras does; the tests below tamper with both parts.
+    """
+    folder = tmp_path_factory.mktemp("saved")
+    fitted.save(folder / "current.skmlp")
+    with zipfile.ZipFile(folder / "current.skmlp") as archive:
+        meta = json.loads(archive.read("estimator.json"))
+    meta["format"] = 1
+    del meta["fitted"]["_output"]  # format 1 had no such attribute
+    fitted.model_.save(folder / "model.keras")
+    path = folder / "clf.skmlp"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.write(folder / "model.keras", "model.keras")
     return path
+
+
+def test_the_current_format_holds_no_keras_configuration(fitted, digits, tmp_path):
+    fitted.save(tmp_path / "clf.skmlp")
+    with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
+        assert sorted(archive.namelist()) == ["estimator.json", "network.npz"]
+    loaded = skmlp.load(tmp_path / "clf.skmlp")
+    np.testing.assert_array_equal(
+        loaded.predict_proba(digits[0]), fitted.predict_proba(digits[0])
+    )
+
+
+def test_parameters_edited_to_ask_for_huge_layers_are_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "clf.skmlp")
+    with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
+        meta = json.loads(archive.read("estimator.json"))
+        network = archive.read("network.npz")
+    meta["params"]["hidden_layer_sizes"] = [4_000_000_000]
+    with zipfile.ZipFile(tmp_path / "big.skmlp", "w") as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.writestr("network.npz", network)
+    with pytest.raises(ValueError, match="kernels .* are not those of the saved"):
+        skmlp.load(tmp_path / "big.skmlp")
+
+
+def test_an_old_format_file_still_loads(saved, fitted, digits):
+    loaded = skmlp.load(saved)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(digits[0]), fitted.predict_proba(digits[0])
+    )
 
 
 def rewrite(source, target, *, estimator=None, config=None, extra=None):
@@ -163,3 +211,19 @@ def test_invalid_json_is_a_value_error_naming_the_file(saved, tmp_path):
         ValueError, match="json.skmlp: estimator.json is not valid JSON"
     ):
         skmlp.load(bad)
+
+
+def test_a_regressor_file_relabelled_as_a_classifier_is_refused(digits, tmp_path):
+    from skmlp import MLPKerasRegressor
+
+    X, y = digits
+    MLPKerasRegressor((4,), epochs=1).fit(X, y.astype(float)).save(tmp_path / "r.skmlp")
+    with zipfile.ZipFile(tmp_path / "r.skmlp") as archive:
+        meta = json.loads(archive.read("estimator.json"))
+        network = archive.read("network.npz")
+    meta["class"] = "MLPKerasClassifier"
+    with zipfile.ZipFile(tmp_path / "c.skmlp", "w") as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.writestr("network.npz", network)
+    with pytest.raises(ValueError, match="MLPKerasClassifier without classes_"):
+        skmlp.load(tmp_path / "c.skmlp")
