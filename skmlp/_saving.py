@@ -32,7 +32,12 @@ def _encode_param(name, value):
         value,
         (keras.optimizers.Optimizer, keras.initializers.Initializer, keras.losses.Loss),
     ) or (isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)):
-        return {"keras": keras.saving.serialize_keras_object(value)}
+        config = keras.saving.serialize_keras_object(value)
+        # Refused here, not only at load: a class of your own would not load.
+        _check_keras_config(
+            config, f"cannot save {name}={value!r}: skmlp.save refuses an object"
+        )
+        return {"keras": config}
     if isinstance(value, np.generic):
         return value.item()
     try:
@@ -52,6 +57,9 @@ def _decode_param(value):
     if isinstance(value, dict) and set(value) == {"tuple"}:
         return tuple(_decode_param(v) for v in value["tuple"])
     if isinstance(value, dict) and set(value) == {"keras"}:
+        # Only Keras' own classes, checked before Keras reads the config (its
+        # safe mode is a process-wide switch that others may turn off).
+        _check_keras_config(value["keras"], "refusing a saved parameter")
         return keras.saving.deserialize_keras_object(value["keras"], safe_mode=True)
     return value
 
@@ -362,6 +370,14 @@ def _check_network_config(model_file: Path, path) -> None:
         if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
             raise ValueError(f"{path}: the network's config is too large.")
         config = json.loads(inner.read("config.json"))
+    _check_keras_config(config, f"{path}: refusing to load a network")
+
+
+def _check_keras_config(config, refusing: str) -> None:
+    """Refuse a Keras config that names code or a module outside Keras.
+
+    ``refusing`` starts the message ("<file>: refusing to load a network").
+    """
 
     def walk(node) -> None:
         if isinstance(node, dict):
@@ -372,10 +388,9 @@ def _check_network_config(model_file: Path, path) -> None:
                 and not module.startswith("keras.")
             ):
                 raise ValueError(
-                    f"{path}: refusing to load a network that names "
-                    f"{module or 'keras'}.{node.get('class_name')}; skmlp files hold "
-                    f"only Keras' own layers, initializers, regularizers, losses and "
-                    f"optimizers."
+                    f"{refusing} that names {module or 'keras'}."
+                    f"{node.get('class_name')}; skmlp files hold only Keras' own "
+                    f"layers, initializers, regularizers, losses and optimizers."
                 )
             for value in node.values():
                 walk(value)

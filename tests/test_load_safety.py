@@ -227,3 +227,32 @@ def test_a_regressor_file_relabelled_as_a_classifier_is_refused(digits, tmp_path
         archive.writestr("network.npz", network)
     with pytest.raises(ValueError, match="MLPKerasClassifier without classes_"):
         skmlp.load(tmp_path / "c.skmlp")
+
+
+def test_a_saved_parameter_naming_another_module_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "clf.skmlp")
+    with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
+        meta = json.loads(archive.read("estimator.json"))
+        network = archive.read("network.npz")
+    meta["params"]["loss"] = {
+        "keras": {"module": "os", "class_name": "system", "config": {"command": "x"}}
+    }
+    with zipfile.ZipFile(tmp_path / "evil.skmlp", "w") as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.writestr("network.npz", network)
+    with pytest.raises(ValueError, match="refusing a saved parameter that names os"):
+        skmlp.load(tmp_path / "evil.skmlp")
+
+
+def test_a_parameter_of_a_class_of_your_own_is_refused_at_save(digits, tmp_path):
+    import keras
+
+    class MyLoss(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return keras.losses.categorical_crossentropy(y_true, y_pred)
+
+    X, y = digits
+    clf = MLPKerasClassifier((4,), epochs=1, loss=MyLoss()).fit(X, y)
+    with pytest.raises(ValueError, match="cannot save loss=.*refuses an object"):
+        clf.save(tmp_path / "mine.skmlp")
+    assert not (tmp_path / "mine.skmlp").exists()
