@@ -42,6 +42,18 @@ def saved(tmp_path_factory, fitted):
     return path
 
 
+def edited(source, target, edit):
+    """A copy of a current-format file with its estimator.json edited."""
+    with zipfile.ZipFile(source) as archive:
+        meta = json.loads(archive.read("estimator.json"))
+        network = archive.read("network.npz")
+    edit(meta)
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("estimator.json", json.dumps(meta))
+        archive.writestr("network.npz", network)
+    return target
+
+
 def test_the_current_format_holds_no_keras_configuration(fitted, digits, tmp_path):
     fitted.save(tmp_path / "clf.skmlp")
     with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
@@ -54,15 +66,13 @@ def test_the_current_format_holds_no_keras_configuration(fitted, digits, tmp_pat
 
 def test_parameters_edited_to_ask_for_huge_layers_are_refused(fitted, tmp_path):
     fitted.save(tmp_path / "clf.skmlp")
-    with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
-        meta = json.loads(archive.read("estimator.json"))
-        network = archive.read("network.npz")
-    meta["params"]["hidden_layer_sizes"] = [4_000_000_000]
-    with zipfile.ZipFile(tmp_path / "big.skmlp", "w") as archive:
-        archive.writestr("estimator.json", json.dumps(meta))
-        archive.writestr("network.npz", network)
+
+    def huge(meta):
+        meta["params"]["hidden_layer_sizes"] = [4_000_000_000]
+
+    big = edited(tmp_path / "clf.skmlp", tmp_path / "big.skmlp", huge)
     with pytest.raises(ValueError, match="kernels .* are not those of the saved"):
-        skmlp.load(tmp_path / "big.skmlp")
+        skmlp.load(big)
 
 
 def test_an_old_format_file_still_loads(saved, fitted, digits):
@@ -218,30 +228,30 @@ def test_a_regressor_file_relabelled_as_a_classifier_is_refused(digits, tmp_path
 
     X, y = digits
     MLPKerasRegressor((4,), epochs=1).fit(X, y.astype(float)).save(tmp_path / "r.skmlp")
-    with zipfile.ZipFile(tmp_path / "r.skmlp") as archive:
-        meta = json.loads(archive.read("estimator.json"))
-        network = archive.read("network.npz")
-    meta["class"] = "MLPKerasClassifier"
-    with zipfile.ZipFile(tmp_path / "c.skmlp", "w") as archive:
-        archive.writestr("estimator.json", json.dumps(meta))
-        archive.writestr("network.npz", network)
+    relabelled = edited(
+        tmp_path / "r.skmlp",
+        tmp_path / "c.skmlp",
+        lambda meta: meta.__setitem__("class", "MLPKerasClassifier"),
+    )
     with pytest.raises(ValueError, match="MLPKerasClassifier without classes_"):
-        skmlp.load(tmp_path / "c.skmlp")
+        skmlp.load(relabelled)
 
 
 def test_a_saved_parameter_naming_another_module_is_refused(fitted, tmp_path):
     fitted.save(tmp_path / "clf.skmlp")
-    with zipfile.ZipFile(tmp_path / "clf.skmlp") as archive:
-        meta = json.loads(archive.read("estimator.json"))
-        network = archive.read("network.npz")
-    meta["params"]["loss"] = {
-        "keras": {"module": "os", "class_name": "system", "config": {"command": "x"}}
-    }
-    with zipfile.ZipFile(tmp_path / "evil.skmlp", "w") as archive:
-        archive.writestr("estimator.json", json.dumps(meta))
-        archive.writestr("network.npz", network)
+
+    def evil(meta):
+        meta["params"]["loss"] = {
+            "keras": {
+                "module": "os",
+                "class_name": "system",
+                "config": {"command": "x"},
+            }
+        }
+
+    bad = edited(tmp_path / "clf.skmlp", tmp_path / "evil.skmlp", evil)
     with pytest.raises(ValueError, match="refusing a saved parameter that names os"):
-        skmlp.load(tmp_path / "evil.skmlp")
+        skmlp.load(bad)
 
 
 def test_a_parameter_of_a_class_of_your_own_is_refused_at_save(digits, tmp_path):
