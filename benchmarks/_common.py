@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -16,3 +17,11 @@ def add_data_argument(parser: argparse.ArgumentParser, **kwargs) -> None:
     parser.add_argument(
         "--data", default=kind(default), help="folder of the MNIST IDX files", **kwargs
     )
+
+
+def apply_xla_options() -> None:
+    """``SKMLP_BENCH_XLA`` (JSON): the engine's XLA options on a GPU, to compare."""
+    if os.environ.get("SKMLP_BENCH_XLA"):
+        from skmlp._engine import _jax
+
+        _jax.COMPILER_OPTIONS["gpu"] = json.loads(os.environ["SKMLP_BENCH_XLA"])

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 # benchmarks/ is on sys.path: it is the folder of the script being run.
-from _common import add_data_argument
+from _common import add_data_argument, apply_xla_options
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,14 +63,6 @@ def _mnist_arrays(data_dir):
     return load_mnist(data_dir)
 
 
-def _xla_options() -> None:
-    """``SKMLP_BENCH_XLA`` (JSON): the engine's XLA options on a GPU, to compare."""
-    if os.environ.get("SKMLP_BENCH_XLA"):
-        from skmlp._engine import _jax
-
-        _jax.COMPILER_OPTIONS["gpu"] = json.loads(os.environ["SKMLP_BENCH_XLA"])
-
-
 def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
     import warnings
 
@@ -78,7 +70,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
 
     import skmlp._keras  # noqa: F401  (imports are not timed)
 
-    _xla_options()
+    apply_xla_options()
     from skmlp import MLPKerasClassifier, ensemble, model_selection
 
     warnings.simplefilter("ignore")

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 # benchmarks/ is on sys.path: it is the folder of the script being run.
-from _common import add_data_argument
+from _common import add_data_argument, apply_xla_options
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -131,20 +131,12 @@ def _fitter(contender: str, hidden, epochs: int, seed: int):
     return fit
 
 
-def _xla_options() -> None:
-    """``SKMLP_BENCH_XLA`` (JSON): the engine's XLA options on a GPU, to compare."""
-    if os.environ.get("SKMLP_BENCH_XLA"):
-        from skmlp._engine import _jax
-
-        _jax.COMPILER_OPTIONS["gpu"] = json.loads(os.environ["SKMLP_BENCH_XLA"])
-
-
 def worker(case: str, contender: str, epochs: int, data_dir: str) -> dict:
     import numpy as np
 
     import skmlp._keras  # noqa: F401  (imports are not timed)
 
-    _xla_options()
+    apply_xla_options()
 
     if case == "flat":
         import psutil

@@ -27,20 +27,22 @@ def _pyplot():
     return plt
 
 
+def _estimator_of(source: Any):
+    """The skmlp estimator inside a search or pipeline, or None."""
+    if hasattr(source, "best_estimator_"):
+        return _estimator_of(source.best_estimator_)
+    if hasattr(source, "steps"):
+        return _estimator_of(source.steps[-1][1])
+    return source if hasattr(source, "history_") else None
+
+
 def _history_of(source: Any) -> Mapping[str, Sequence[float]]:
     """The per-epoch history of an estimator, pipeline, search, Keras History or dict."""
     if isinstance(source, Mapping):
         return source
-    for attribute in ("best_estimator_", "steps"):  # a search, then a pipeline
-        if hasattr(source, attribute):
-            inner = (
-                source.best_estimator_
-                if attribute == "best_estimator_"
-                else source.steps[-1][1]
-            )
-            return _history_of(inner)
-    if hasattr(source, "history_"):
-        return source.history_
+    estimator = _estimator_of(source)
+    if estimator is not None:
+        return estimator.history_
     if hasattr(source, "history") and isinstance(source.history, Mapping):
         return source.history  # keras.callbacks.History
     raise TypeError(
@@ -164,15 +166,6 @@ class HistoryDisplay(_Display):
         return self
 
 
-def _estimator_of(source: Any):
-    """The skmlp estimator inside a search or pipeline, or None."""
-    if hasattr(source, "best_estimator_"):
-        return _estimator_of(source.best_estimator_)
-    if hasattr(source, "steps"):
-        return _estimator_of(source.steps[-1][1])
-    return source if hasattr(source, "history_") else None
-
-
 def plot_history(estimator_or_history, metrics=None, ax=None) -> HistoryDisplay:
     """Training vs. validation curves per epoch, one panel per metric.
 
@@ -210,7 +203,23 @@ class DigitsDisplay(_Display):
     def from_data(
         cls, X, y=None, predictions=None, *, n_images=25, ncols=None, axes=None
     ) -> DigitsDisplay:
-        """Draw the first ``n_images`` rows of ``X`` (flat rows or images)."""
+        """Draw the first ``n_images`` rows of ``X`` (flat rows or images).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, 784), (n, 28, 28) or any square size
+            Flat rows are reshaped to square images.
+        y : array-like of shape (n,), default=None
+            True labels, shown in the titles.
+        predictions : array-like of shape (n,), default=None
+            Predicted labels; shown as "pred (true)", red where wrong.
+        n_images : int, default=25
+            How many of the first rows to show.
+        ncols : int, default=None
+            Columns of the grid (about square by default).
+        axes : array of Axes, default=None
+            At least ``n_images`` axes to draw on.
+        """
         X = np.asarray(X)
         n = min(n_images, len(X))
         if X.ndim == 2:
@@ -290,22 +299,9 @@ def plot_digits(
 ) -> DigitsDisplay:
     """A grid of digit images, wrong predictions titled and framed in red.
 
-    ``DigitsDisplay.from_data``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, 784), (n, 28, 28) or any square size
-        Flat rows are reshaped to square images.
-    y : array-like of shape (n,), default=None
-        True labels, shown in the titles.
-    predictions : array-like of shape (n,), default=None
-        Predicted labels; shown as "pred (true)", red where wrong.
-    n_images : int, default=25
-        How many of the first rows to show.
-    ncols : int, default=None
-        Columns of the grid (about square by default).
-    axes : array of Axes, default=None
-        At least ``n_images`` axes to draw on.
+    ``DigitsDisplay.from_data``: the first ``n_images`` rows of ``X`` (flat
+    rows or images), titled with ``y`` and ``predictions``, on ``axes`` or a
+    new figure of ``ncols`` columns.
 
     Returns
     -------
