@@ -30,6 +30,7 @@ from sklearn.base import clone
 
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
+from ._network import network_dtype
 
 _STORE: contextvars.ContextVar[Store | None] = contextvars.ContextVar(
     "skmlp_prefitted", default=None
@@ -278,21 +279,27 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
     done = []
     for member in members:
         X = member.X
-        if isinstance(X, np.ndarray) and member.data_id is not None:
-            # One float32 copy per data set, which every member's validation
-            # then keeps as it is (and the engine holds once), checked for
-            # NaN and infinity once (else each member raises its own error).
-            if member.data_id not in converted:
-                converted[member.data_id] = np.ascontiguousarray(X, dtype=np.float32)
-                finite[member.data_id] = bool(
-                    np.isfinite(converted[member.data_id].sum())
-                )
-            X = converted[member.data_id]
         estimator = member.estimator
+        data_key = None
+        if isinstance(X, np.ndarray) and member.data_id is not None:
+            # One copy per data set in the networks' float type, which every
+            # member's validation then keeps as it is (and the engine holds
+            # once), checked for NaN and infinity once (else each member
+            # raises its own error).
+            try:
+                dtype = network_dtype(estimator.dtype, X)
+            except ValueError:  # the member's own fit says why
+                dtype = None
+            if dtype is not None:
+                data_key = (member.data_id, dtype)
+                if data_key not in converted:
+                    converted[data_key] = np.ascontiguousarray(X, dtype=dtype)
+                    finite[data_key] = bool(np.isfinite(converted[data_key].sum()))
+                X = converted[data_key]
         start = time.perf_counter()
         try:
             with sklearn.config_context(
-                assume_finite=finite.get(member.data_id, False)
+                assume_finite=finite.get(data_key, False)
                 or sklearn.get_config()["assume_finite"]
             ):
                 job = estimator._begin_fit(
@@ -399,7 +406,7 @@ def _cap(program, entries, max_batch) -> int:
     """How many members to train together within the memory at hand."""
     import jax
 
-    floatx = np.dtype(keras.config.floatx()).itemsize
+    floatx = np.dtype(program.dtype).itemsize
     n_weights = sum(int(np.prod(s)) for s in program.trainable_shapes())
     widths = (*program.hidden, program.output_units)
     rows = max(job.X.shape[0] for _, job, _ in entries)

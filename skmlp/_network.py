@@ -10,6 +10,8 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ._constraints import did_you_mean
 from ._keras import keras
 from ._params import OPTIMIZERS
@@ -72,6 +74,7 @@ def build_mlp(
     activity_l1: float = 0.0,
     activity_l2: float = 0.0,
     seed: int | None = None,
+    dtype: str = "float32",
 ) -> keras.Model:
     """Build the labs' multi-layer perceptron.
 
@@ -82,7 +85,8 @@ def build_mlp(
     applies to the hidden layers' outputs only.
 
     ``seed`` seeds each layer's initialisers and dropout (derived seeds per
-    layer); None leaves them to Keras' global generator.
+    layer); None leaves them to Keras' global generator. ``dtype`` is every
+    layer's dtype policy: the type of the weights and of the computation.
 
     Returns
     -------
@@ -100,7 +104,7 @@ def build_mlp(
     bias_reg = (bias_l1, bias_l2)
     activity_reg = (activity_l1, activity_l2)
 
-    layers: list = [keras.Input(shape=(n_features,), name="pixels")]
+    layers: list = [keras.Input(shape=(n_features,), dtype=dtype, name="pixels")]
     for i, (units, act, rate) in enumerate(
         zip(hidden_layer_sizes, activations, dropouts, strict=True), start=1
     ):
@@ -112,16 +116,19 @@ def build_mlp(
                 kernel_regularizer=_regularizer(*kernel_reg),
                 bias_regularizer=_regularizer(*bias_reg),
                 activity_regularizer=_regularizer(*activity_reg),
+                dtype=dtype,
                 name=f"dense_{i}",
             )
         )
         if batch_normalization:
-            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
-        layers.append(keras.layers.Activation(act, name=f"{act}_{i}"))
+            layers.append(
+                keras.layers.BatchNormalization(dtype=dtype, name=f"batch_norm_{i}")
+            )
+        layers.append(keras.layers.Activation(act, dtype=dtype, name=f"{act}_{i}"))
         if rate > 0:
             layers.append(
                 keras.layers.Dropout(
-                    float(rate), seed=layer_seed(i, 2), name=f"dropout_{i}"
+                    float(rate), seed=layer_seed(i, 2), dtype=dtype, name=f"dropout_{i}"
                 )
             )
     layers.append(
@@ -132,10 +139,43 @@ def build_mlp(
             bias_initializer=_initializer(bias_initializer, layer_seed(0, 1)),
             kernel_regularizer=_regularizer(*kernel_reg),
             bias_regularizer=_regularizer(*bias_reg),
+            dtype=dtype,
             name="output",
         )
     )
     return keras.Sequential(layers, name="mlp")
+
+
+def network_dtype(wanted: str | None, X) -> str:
+    """The network's float type for a new fit on ``X`` (the ``dtype`` parameter)."""
+    if wanted is None:
+        return keras.config.floatx()
+    if wanted == "input":
+        # scikit-learn's MLP rule: float32 stays float32, anything else float64.
+        dtypes = getattr(X, "dtypes", None) if not hasattr(X, "dtype") else None
+        if dtypes is not None:  # a DataFrame
+            float32 = len(dtypes) > 0 and all(d == np.float32 for d in dtypes)
+        else:
+            float32 = getattr(X, "dtype", None) == np.float32
+        if float32 or not float64_allowed():
+            return "float32"
+        return "float64"
+    if wanted == "float64" and not float64_allowed():
+        raise InvalidParameterError(
+            'dtype="float64" on the JAX backend needs JAX\'s 64-bit mode, which is '
+            'off: call jax.config.update("jax_enable_x64", True) first (before any '
+            'JAX array is made), or use dtype="input" to train in float64 where '
+            "the backend allows it."
+        )
+    return wanted
+
+
+def float64_allowed() -> bool:
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
 
 
 def make_optimizer(

@@ -405,6 +405,20 @@ PARAMETERS = (
         '`compile(jit_compile=...)` (`engine="keras"`)',
     ),
     Parameter(
+        "dtype",
+        (NoneValue(), Options("float32", "float64", "input")),
+        """{"float32", "float64", "input"} or None, default=None
+        The floating-point type of the weights, the training and the
+        regressor's predictions. None is Keras' ``floatx`` (float32 unless
+        changed with ``keras.config.set_floatx``): the fast choice, on a CPU
+        and far more on a GPU. "input" follows ``X`` as scikit-learn's
+        ``MLPClassifier`` does: float32 for float32 data, float64 for any
+        other. JAX trains in float64 only with 64-bit mode on
+        (``jax.config.update("jax_enable_x64", True)``): without it "float64"
+        is refused and "input" trains in float32.""",
+        "every layer's `dtype=` (a dtype policy)",
+    ),
+    Parameter(
         "engine",
         (Options("auto", "keras"),),
         """{"auto", "keras"}, default="auto"

@@ -122,6 +122,7 @@ class _BaseMLP(BaseEstimator):
         "_y_one_hot",
         "_multilabel",
         "_output",
+        "_dtype",
         "_seed",
         "_fit_calls",
         "tensorboard_log_dir_",
@@ -164,6 +165,7 @@ class _BaseMLP(BaseEstimator):
         tensorboard_dir=None,
         steps_per_execution="auto",
         jit_compile="auto",
+        dtype=None,
         engine="auto",
         **routed_params,
     ):
@@ -200,6 +202,7 @@ class _BaseMLP(BaseEstimator):
         self.tensorboard_dir = tensorboard_dir
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
+        self.dtype = dtype
         self.engine = engine
         _check_names(type(self), routed_params)
         self._routed_params = routed_params
@@ -373,12 +376,14 @@ class _BaseMLP(BaseEstimator):
         """
         self._check_params()
         _explain_shapes(self, X, y)
+        if reset:
+            self._dtype = _network.network_dtype(self.dtype, X)
         X, y = validate_data(
             self,
             X,
             y,
             reset=reset,
-            dtype=np.float32,
+            dtype=np.dtype(self._network_dtype),
             accept_sparse=("csr", "csc", "coo"),
             multi_output=isinstance(self, RegressorMixin) or _ndim(y) == 2,
             y_numeric=isinstance(self, RegressorMixin),
@@ -430,8 +435,30 @@ class _BaseMLP(BaseEstimator):
                 X, y_keras, sample_weight, n_train, loss, words[1:].reshape(epochs, 2)
             )
         else:
+            self._check_keras_fit_dtype()
             job.keras = (X, y_keras, sample_weight, validation_split, epochs, seed)
         return job
+
+    def _check_keras_fit_dtype(self) -> None:
+        """Refuse what Keras' ``model.fit`` cannot train in a non-default dtype.
+
+        Keras computes the compiled loss in ``floatx`` whatever the layers'
+        dtype, and on TensorFlow cannot add the layers' float64 penalties to it.
+        """
+        dtype = self._network_dtype
+        penalties = any(getattr(self, name) > 0 for name in HYPER_NAMES)
+        if (
+            penalties
+            and dtype != keras.config.floatx()
+            and keras.backend.backend() == "tensorflow"
+        ):
+            raise ValueError(
+                f"Keras' own model.fit (used for {self._engine_unsupported()}) "
+                f"cannot train a {dtype} network with L1/L2 penalties on "
+                f"TensorFlow: it adds them to a loss in "
+                f"{keras.config.floatx()}. Leave dtype=None, or let skmlp's "
+                f"engine train it (engine='auto', without what needs model.fit)."
+            )
 
     def _end_fit(self, job: _FitJob, history: dict) -> _BaseMLP:
         """Record a finished training's history and make the predictor."""
@@ -499,6 +526,7 @@ class _BaseMLP(BaseEstimator):
             optimizer_class=type(optimizer),
             optimizer_config=config,
             batch_size=self.batch_size,
+            dtype=self._network_dtype,
         )
 
     def _dropout_rates(self, n_hidden: int) -> list[float]:
@@ -506,9 +534,14 @@ class _BaseMLP(BaseEstimator):
 
     def _engine_arguments(self, X, y, sample_weight, n_train, loss, epoch_seeds):
         """The keyword arguments of ``_engine.train`` for this fit."""
+        dtype = self._network_dtype
         weights = (
-            np.ones(X.shape[0], np.float32) if sample_weight is None else sample_weight
+            np.ones(X.shape[0], dtype)
+            if sample_weight is None
+            else sample_weight.astype(dtype, copy=False)
         )
+        if y.dtype.kind == "f":  # class indices (a sparse loss) stay integers
+            y = y.astype(dtype, copy=False)
         data = (X[:n_train], y[:n_train], weights[:n_train])
         validation = (
             (X[n_train:], y[n_train:], weights[n_train:])
@@ -587,7 +620,13 @@ class _BaseMLP(BaseEstimator):
             activity_l1=self.activity_l1,
             activity_l2=self.activity_l2,
             seed=seed,
+            dtype=self._network_dtype,
         )
+
+    @property
+    def _network_dtype(self) -> str:
+        # Files saved before the dtype parameter hold float32 networks.
+        return self.__dict__.get("_dtype", "float32")
 
     def _build_and_compile(
         self, n_features, n_outputs, output_activation, loss, n, seed
@@ -709,8 +748,12 @@ class _BaseMLP(BaseEstimator):
 
     # -- prediction ---------------------------------------------------------
 
-    def _forward(self, X) -> np.ndarray:
-        """Network outputs for ``X`` in float64 (see ``_engine._predict``)."""
+    def _forward(self, X, *, like_input: bool = False) -> np.ndarray:
+        """Network outputs for ``X`` in float64 (see ``_engine._predict``).
+
+        ``like_input``: in ``X``'s float type instead, or the network's where
+        that is wider (scikit-learn's regressors predict in the input's).
+        """
         check_is_fitted(self, "model_")
         predictor = self._predictor
         X = validate_data(
@@ -727,7 +770,10 @@ class _BaseMLP(BaseEstimator):
             predictor(_dense(X[start : start + _PREDICT_CHUNK]))
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
-        return np.concatenate(chunks, axis=0)
+        out = np.concatenate(chunks, axis=0)
+        if like_input:
+            return out.astype(np.result_type(X.dtype, self._network_dtype), copy=False)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -773,6 +819,8 @@ class _BaseMLP(BaseEstimator):
         and the optimizer's state, each a list of NumPy arrays.
         """
         units, activation, loss, n_train = self._output
+        if self._network_dtype not in ("float16", "bfloat16", "float32", "float64"):
+            raise ValueError(f"unknown network dtype {self._network_dtype!r}")
         model = self._build_and_compile(
             self.n_features_in_,
             units,
@@ -799,7 +847,8 @@ class _BaseMLP(BaseEstimator):
     def export(self, path, format: str = "tf_saved_model", **kwargs) -> None:
         """Export the trained network for serving, with Keras' ``model.export``.
 
-        The exported model takes rows of ``n_features_in_`` float32 features
+        The exported model takes rows of ``n_features_in_`` features in the
+        network's float type (float32 unless ``dtype`` says otherwise)
         and returns the network's outputs: class probabilities in
         ``classes_`` order (one column, the probability of ``classes_[1]``,
         for two classes; one per label for multilabel targets), or the
@@ -892,6 +941,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         tensorboard_dir=None,
         steps_per_execution="auto",
         jit_compile="auto",
+        dtype=None,
         engine="auto",
         **routed_params,
     ):
@@ -929,6 +979,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
             tensorboard_dir=tensorboard_dir,
             steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
+            dtype=dtype,
             engine=engine,
             **routed_params,
         )
@@ -1157,7 +1208,7 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
     def _prepare_targets(
         self, y, sample_weight, reset: bool, classes=None, warm_start=False
     ):
-        y = np.asarray(y, dtype=np.float32)
+        y = np.asarray(y, dtype=self._network_dtype)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
@@ -1189,8 +1240,12 @@ class MLPKerasRegressor(RegressorMixin, _BaseMLP):
         )
 
     def predict(self, X) -> np.ndarray:
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
-        out = self._forward(X).astype(np.float64)
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs).
+
+        In the float type of ``X`` (float32 or float64), or the network's
+        where that is wider (see ``dtype``).
+        """
+        out = self._forward(X, like_input=True)
         return out.ravel() if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):

@@ -64,6 +64,42 @@ def test_regressor_parity_with_keras_fit(digits):
     assert _max_weight_difference(engine, keras_fit) < 1e-4
 
 
+def _float64_allowed():
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return jax.config.read("jax_enable_x64")
+
+
+def test_float64_networks_train_in_float64(digits):
+    X, y = digits[0].astype(np.float64), digits[1]
+    if not _float64_allowed():  # JAX without 64-bit mode
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            MLPKerasClassifier(dtype="float64").fit(X, y)
+        clf = MLPKerasClassifier((8,), epochs=1, dtype="input").fit(X, y)
+        assert [w.dtype for w in clf.coefs_] == [np.float32, np.float32]
+        return
+    extra = {"batch_normalization": True}
+    engine = MLPKerasClassifier(**SGD_ONE_EPOCH, **extra, dtype="input").fit(X, y)
+    # Keras' fit computes its loss in floatx (float32) whatever the layers'
+    # dtype, so the two agree as float32 networks do.
+    keras_fit = MLPKerasClassifier(
+        engine="keras", **SGD_ONE_EPOCH, **extra, dtype="float64"
+    ).fit(X, y)
+    assert _max_weight_difference(engine, keras_fit) < 1e-5
+    # The engine trained in float64: weights that float32 cannot hold.
+    kernel = engine.coefs_[0]
+    assert kernel.dtype == np.float64
+    assert np.mean(kernel != kernel.astype(np.float32)) > 0.9
+    assert engine._predictor(X[:5]).dtype == np.float64
+    # The same data in float32 trains a float32 network with dtype="input".
+    float32 = MLPKerasClassifier(**SGD_ONE_EPOCH, dtype="input").fit(
+        X.astype(np.float32), y
+    )
+    assert float32.coefs_[0].dtype == np.float32
+
+
 def test_accuracy_matches_keras_fit_across_seeds(digits):
     X, y = digits
     X_train, y_train, X_test, y_test = X[:1200], y[:1200], X[1200:], y[1200:]

@@ -580,3 +580,31 @@ def test_export_for_serving_as_a_tensorflow_saved_model(digits, tmp_path):
     served = tf.saved_model.load(str(tmp_path / "served"))
     outputs = np.asarray(served.serve(X[:20].astype(np.float32)))
     np.testing.assert_allclose(outputs, clf.predict_proba(X[:20]), atol=1e-5)
+
+
+def test_float64_networks_save_load_and_pickle_as_float64(digits, tmp_path):
+    X, y = digits[0].astype(np.float64), digits[1]
+    reg = MLPKerasRegressor((8,), epochs=2, dtype="input", random_state=0).fit(X, y)
+    assert reg.predict(X).dtype == np.float64
+    reg.save(tmp_path / "reg.skmlp")
+    for copy in (skmlp.load(tmp_path / "reg.skmlp"), pickle.loads(pickle.dumps(reg))):
+        assert [w.dtype for w in copy.coefs_] == [np.float64, np.float64]
+        np.testing.assert_array_equal(copy.predict(X), reg.predict(X))
+        copy.partial_fit(X.astype(np.float32), y)  # continues in float64
+        assert copy.coefs_[0].dtype == np.float64
+    # The default is Keras' float32, for float64 data too; predictions come
+    # in the input's type (scikit-learn's checks ask float64 for float64).
+    default = MLPKerasRegressor((8,), epochs=1, random_state=0).fit(X, y)
+    assert default.coefs_[0].dtype == np.float32
+    assert default.predict(X).dtype == np.float64
+    assert default.predict(X.astype(np.float32)).dtype == np.float32
+
+
+def test_keras_fit_refuses_float64_penalties_it_cannot_add(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(
+        (8,), epochs=1, dtype="float64", kernel_l2=1e-3, engine="keras"
+    )
+    with pytest.raises(ValueError, match="cannot train a float64 network with L1/L2"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")

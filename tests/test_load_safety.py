@@ -179,12 +179,21 @@ def test_a_dtype_edit_cannot_allocate_gigabytes(saved, tmp_path):
         skmlp.load(rewrite(saved, tmp_path / "void.skmlp", estimator=code))
 
 
-def test_relabelled_classes_and_bad_parameters_are_refused(saved, tmp_path):
+def test_relabelled_classes_and_bad_parameters_are_refused(saved, fitted, tmp_path):
+    current = tmp_path / "current.skmlp"
+    fitted.save(current)
+
     def relabel(meta):
         meta["arrays"]["classes_"]["values"] = ["a", "b", "c"]
 
     with pytest.raises(ValueError, match="3 classes_ do not match the network's 10"):
         skmlp.load(rewrite(saved, tmp_path / "relabel.skmlp", estimator=relabel))
+
+    def bad_dtype(meta):
+        meta["fitted"]["_dtype"] = "complex128"
+
+    with pytest.raises(ValueError, match="unknown network dtype 'complex128'"):
+        skmlp.load(edited(current, tmp_path / "dtype.skmlp", bad_dtype))
 
     def bad_param(meta):
         meta["params"]["batch_size"] = -5

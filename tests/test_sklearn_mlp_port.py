@@ -157,6 +157,30 @@ def test_n_iter_no_change_inf():
     assert clf.n_iter_ == max_iter
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Estimator", [MLPKerasClassifier, MLPKerasRegressor])
+def test_mlp_param_dtypes(dtype, Estimator):
+    # Checks if input dtype is used for network parameters
+    # and predictions. A Keras network trains in Keras' float32 unless asked
+    # otherwise (the fast choice, on a GPU by far); dtype="input" asks for
+    # scikit-learn's rule. (On JAX, float64 needs JAX's 64-bit mode:
+    # tests/test_engine.py.)
+    X, y = X_digits.astype(dtype), y_digits
+    mlp = Estimator(
+        kernel_l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, epochs=50,
+        dtype="input",
+    )  # fmt: skip
+    mlp.fit(X[:150], y[:150])
+    pred = mlp.predict(X[150:])
+
+    assert all([intercept.dtype == dtype for intercept in mlp.intercepts_])
+
+    assert all([coef.dtype == dtype for coef in mlp.coefs_])
+
+    if Estimator == MLPKerasRegressor:
+        assert pred.dtype == dtype
+
+
 def test_minimum_input_sample_size():
     """Check error message when the validation set is too small."""
     X, y = make_regression(n_samples=2, n_features=5, random_state=0)

@@ -225,7 +225,7 @@ def train(
     """
     hyper_vec = np.array(
         [hyper[name] for name in HYPER_NAMES] + list(dropout),
-        dtype=keras.config.floatx(),
+        dtype=program.dtype,
     )
     params, state, opt_vars = _read(model)
     session = backend_module().Session(

@@ -98,7 +98,9 @@ class Trainer:
         self.optimizer = program.make_optimizer()
         self.optimizer.build(
             [
-                keras.Variable(np.zeros(s, keras.config.floatx()), name=f"v{i}")
+                keras.Variable(
+                    np.zeros(s, program.dtype), dtype=program.dtype, name=f"v{i}"
+                )
                 for i, s in enumerate(program.trainable_shapes())
             ]
         )

@@ -132,7 +132,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
             [empty_w if j["validation"] is None else j["validation"][2] for j in jobs],
         )
 
-    floatx = keras.config.floatx()
+    floatx = program.dtype
     hyper = jnp.asarray(
         np.array(
             [

@@ -2,7 +2,8 @@
 
 A ``Program`` holds only what is compiled into a training function: layer
 sizes and activations, where batch normalisation and dropout sit, the loss,
-the optimizer's class and constant arguments, the batch size. Everything a
+the optimizer's class and constant arguments, the batch size, the float
+type. Everything a
 grid search varies from fit to fit (weights, learning rate, dropout rates,
 L1/L2 strengths, seeds, data) is an *input* of the compiled function, so
 fits that share a ``Program`` share one compiled function. ``Program.key``
@@ -52,6 +53,7 @@ class Program:
     optimizer_class: type
     optimizer_config: dict  # constructor arguments other than learning_rate
     batch_size: int
+    dtype: str = "float32"  # of the weights, data and computation
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -73,7 +75,7 @@ class Program:
             self.optimizer_class.__module__ + "." + self.optimizer_class.__qualname__,
             self.optimizer_config,
             self.batch_size,
-            keras.config.floatx(),
+            self.dtype,
         ]
         object.__setattr__(self, "key", json.dumps(parts, sort_keys=True, default=repr))
 
@@ -183,7 +185,8 @@ class Program:
             values = self.loss.call(y_true, y_pred)
         else:
             values = keras.losses.get(self.loss)(y_true, y_pred)
-        return ops.reshape(values, (-1,))
+        # Keras may promote (integer labels under JAX's 64-bit mode).
+        return ops.cast(ops.reshape(values, (-1,)), y_pred.dtype)
 
     def correct(self, y_true, y_pred):
         """1.0 where the prediction is right, per row (classifiers only)."""

@@ -42,13 +42,15 @@ class Trainer:
 
     def __init__(self, program: Program):
         self.program = program
-        dtype = keras.config.floatx()
+        dtype = program.dtype
         self.params = [
-            keras.Variable(np.zeros(s, dtype), name=f"w{i}")
+            keras.Variable(np.zeros(s, dtype), dtype=dtype, name=f"w{i}")
             for i, s in enumerate(program.trainable_shapes())
         ]
         self.state = [
-            keras.Variable(np.zeros(s, dtype), trainable=False, name=f"s{i}")
+            keras.Variable(
+                np.zeros(s, dtype), dtype=dtype, trainable=False, name=f"s{i}"
+            )
             for i, s in enumerate(program.state_shapes())
         ]
         self.optimizer = program.make_optimizer()

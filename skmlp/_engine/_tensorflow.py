@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .._keras import keras
 from . import _stateful
 from ._program import HYPER_NAMES, TRACES, Hyper
 
@@ -20,7 +19,7 @@ class Trainer(_stateful.Trainer):
     def __init__(self, program):
         super().__init__(program)
         # Fixed signatures with any number of rows: one trace per Program.
-        floatx = keras.config.floatx()
+        floatx = program.dtype
         data = [
             tf.TensorSpec([None, program.n_features], floatx),
             tf.TensorSpec([None], "int32")
@@ -64,8 +63,10 @@ class Trainer(_stateful.Trainer):
 
             def dropout(h, rate, layer, step_seed=step_seed):
                 layer_seed = tf.random.experimental.stateless_fold_in(step_seed, layer)
-                keep = tf.random.stateless_uniform(tf.shape(h), layer_seed) >= rate
-                return tf.where(keep, h / (1.0 - rate), 0.0)
+                noise = tf.random.stateless_uniform(
+                    tf.shape(h), layer_seed, dtype=h.dtype
+                )
+                return tf.where(noise >= rate, h / (1.0 - rate), tf.zeros_like(h))
 
             with tf.GradientTape() as tape:
                 out, new_state, activity = program.forward(
