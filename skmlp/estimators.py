@@ -861,8 +861,8 @@ class _BaseMLP(BaseEstimator):
             The folder (TF SavedModel) or file (ONNX) to write.
         format : {"tf_saved_model", "onnx"}, default="tf_saved_model"
             As Keras' ``model.export``: a TensorFlow SavedModel (needs
-            TensorFlow, any backend), or ONNX (needs Keras' ONNX
-            dependencies).
+            TensorFlow, any backend), or ONNX (``pip install "skmlp[onnx]"``;
+            on JAX also ``jax2onnx``).
         **kwargs
             Passed on to ``model.export``.
 
@@ -881,6 +881,14 @@ class _BaseMLP(BaseEstimator):
         TensorShape([2, 10])
         """
         check_is_fitted(self, "model_")
+        if format == "onnx" and "input_signature" not in kwargs:
+            # Keras reads the signature of ONNX exports from the model's first
+            # call, and the engine trains without calling the model.
+            kwargs["input_signature"] = [
+                keras.InputSpec(
+                    shape=(None, self.n_features_in_), dtype=self._network_dtype
+                )
+            ]
         self.model_.export(os.fspath(path), format=format, verbose=False, **kwargs)
 
     def save(self, path) -> None:

@@ -608,3 +608,15 @@ def test_keras_fit_refuses_float64_penalties_it_cannot_add(digits):
     with pytest.raises(ValueError, match="cannot train a float64 network with L1/L2"):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
+
+
+def test_export_to_onnx_serves_the_same_probabilities(digits, tmp_path):
+    import onnxruntime
+
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    clf.export(tmp_path / "clf.onnx", format="onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "clf.onnx"))
+    (inputs,) = session.get_inputs()
+    (outputs,) = session.run(None, {inputs.name: X[:20].astype(np.float32)})
+    np.testing.assert_allclose(outputs, clf.predict_proba(X[:20]), atol=1e-5)
