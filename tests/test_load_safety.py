@@ -129,6 +129,24 @@ def test_a_config_naming_another_module_is_refused(saved, tmp_path):
         skmlp.load(bad)
 
 
+def test_a_tampered_network_is_refused_before_keras_reads_it(saved, tmp_path, spy):
+    # So the refusal holds on any Keras release, however its own loader
+    # treats such a config (tools/check_lowest_keras.py runs this file on
+    # the lowest release pyproject.toml allows, and on an unsafe 3.8.0).
+    import keras
+
+    def evil(config):
+        first_layer(config).update({"module": "this", "class_name": "s"})
+        return config
+
+    loads = spy(keras.saving, "load_model")
+    with pytest.raises(ValueError, match="refusing to load"):
+        skmlp.load(rewrite(saved, tmp_path / "bad.skmlp", config=evil))
+    assert loads == []
+    skmlp.load(saved)  # the untampered file does go through Keras' loader
+    assert len(loads) == 1
+
+
 def test_a_lambda_layer_is_refused_even_with_unsafe_deserialization_on(saved, tmp_path):
     def evil(config):
         layer = first_layer(config)
