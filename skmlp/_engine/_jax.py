@@ -77,17 +77,33 @@ def enable_persistent_cache() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def _put_padded(array: np.ndarray, rows: int):
-    """``array`` on the device with zero rows appended up to ``rows``.
+def to_device(*arrays: np.ndarray, rows: int | None = None):
+    """The arrays' rows, concatenated and zero-padded to ``rows``, on the device.
 
-    On a CPU the padding is done in NumPy (the device array then shares its
-    memory); on an accelerator the array is sent as it is and padded there,
-    which spares a host copy of the whole data set.
+    On a CPU JAX uses a 64-byte-aligned NumPy buffer in place instead of
+    copying it (keeping a reference to it), so the rows are copied once,
+    into a fresh buffer of skmlp's that nothing else writes to: a second copy
+    of MNIST cost 0.13 s per fit. On an accelerator the rows are sent as
+    they are and padded there, which spares a host copy of the whole data.
     """
-    extra = [(0, rows - array.shape[0])] + [(0, 0)] * (array.ndim - 1)
-    if jax.default_backend() == "cpu":
-        return jnp.asarray(np.pad(array, extra) if rows > array.shape[0] else array)
-    return jnp.pad(jnp.asarray(array), extra)
+    n = sum(a.shape[0] for a in arrays)
+    rows = n if rows is None else rows
+    first = arrays[0]
+    if jax.default_backend() != "cpu":
+        joined = jnp.concatenate([jnp.asarray(a) for a in arrays])
+        extra = [(0, rows - n)] + [(0, 0)] * (first.ndim - 1)
+        return jnp.pad(joined, extra) if rows > n else joined
+    shape = (rows, *first.shape[1:])
+    nbytes = int(np.prod(shape)) * first.dtype.itemsize
+    raw = np.empty(nbytes + 64, np.uint8)
+    offset = -raw.ctypes.data % 64
+    out = raw[offset : offset + nbytes].view(first.dtype).reshape(shape)
+    start = 0
+    for a in arrays:
+        out[start : start + a.shape[0]] = a
+        start += a.shape[0]
+    out[start:] = 0
+    return jax.device_put(out)
 
 
 class Trainer:
@@ -151,7 +167,7 @@ class Trainer:
             order = positions
         grad = jax.value_and_grad(self._batch_loss, has_aux=True)
 
-        def step(carry, i):
+        def train_step(carry, i):
             params, state, opt_vars = carry
             idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
             mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
@@ -163,19 +179,26 @@ class Trainer:
             new_params, new_opt = self.optimizer.stateless_apply(
                 opt_vars, grads, params
             )
-            # Steps past the data (the padding of a bucketed shape) change
-            # nothing. A select rather than a dynamic loop bound or lax.cond:
-            # on a GPU those read a flag back to the host at every step.
-            active = i * b < n
-            carry = jax.tree.map(
-                lambda new, old: jnp.where(active, new, old),
-                (new_params, new_state, new_opt),
-                (params, state, opt_vars),
-            )
             hits = (
                 jnp.sum(program.correct(yb, out) * wb) if program.has_accuracy else 0.0
             )
             sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
+            return (new_params, new_state, new_opt), sums.astype(X.dtype)
+
+        def skip_step(carry, i):
+            return carry, jnp.zeros(4, X.dtype)
+
+        def step(carry, i):
+            # Steps past the data (the padding of a bucketed shape) change
+            # nothing. On a CPU a branch skips them; on an accelerator a
+            # branch (or a dynamic loop bound) reads its flag back to the
+            # host at every step, so there the step runs and a select keeps
+            # the old state (which costs a CPU a fifth of an epoch).
+            active = i * b < n
+            if jax.default_backend() == "cpu":
+                return jax.lax.cond(active, train_step, skip_step, carry, i)
+            new, sums = train_step(carry, i)
+            carry = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, carry)
             return carry, jnp.where(active, sums, 0.0)
 
         steps = jnp.arange(size // b)
@@ -234,7 +257,7 @@ class Session:
         X, Y, W = arrays
         n = X.shape[0]
         rows = steps_bucket(-(-n // batch_size)) * batch_size
-        return (*(_put_padded(a, rows) for a in (X, Y, W)), jnp.int32(n))
+        return (*(to_device(a, rows=rows) for a in (X, Y, W)), jnp.int32(n))
 
     def epoch(self, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         X, Y, W, n = self.data

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._keras import keras
 from . import DivergenceError, _logs, _read, _write
-from ._jax import enable_persistent_cache, trainer
+from ._jax import enable_persistent_cache, to_device, trainer
 from ._program import HYPER_NAMES, steps_bucket
 
 
@@ -106,7 +106,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
             offsets[data_id] = total
             blocks.append(job["X"])
             total += job["X"].shape[0]
-    X_all = jnp.asarray(np.concatenate(blocks) if len(blocks) > 1 else blocks[0])
+    X_all = to_device(*blocks)
 
     def rows(job, data_id, start, stop):
         return np.arange(start, stop, dtype=np.int32) + offsets[data_id]
