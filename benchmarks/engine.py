@@ -73,6 +73,7 @@ def _fitter(contender: str, hidden, epochs: int, seed: int):
                     hidden,
                     epochs=epochs,
                     batch_size=128,
+                    dropout=0.0,  # the same network as the other contenders'
                     random_state=seed,
                     engine=engine,
                 )
