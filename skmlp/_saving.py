@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._engine._predict import Predictor
+from ._engine._predict import make_predictor
 from ._files import atomic_path
 from ._keras import keras
 from .estimators import MLPKerasClassifier, MLPKerasRegressor, network_arrays
@@ -259,7 +259,7 @@ def load(path: str | os.PathLike):
             raise ValueError(f"{path}: the saved network is invalid ({exc}).") from None
     _check_consistent(estimator, model, path)
     estimator.model_ = model
-    estimator._predictor = Predictor(model)
+    estimator._predictor = make_predictor(model)
     return estimator
 
 

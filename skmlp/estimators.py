@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import _batch, _engine, _network, _params
 from ._constraints import did_you_mean
-from ._engine._predict import Predictor, activation_name
+from ._engine._predict import activation_name, make_predictor
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._validation import (
@@ -468,7 +468,7 @@ class _BaseMLP(BaseEstimator):
             merged.setdefault(key, []).extend(float(v) for v in values)
         self.history_ = merged
         self._seed, self._fit_calls = job.seed, job.calls + 1
-        self._predictor = Predictor(self.model_)
+        self._predictor = make_predictor(self.model_)
         # Epochs of this call, as scikit-learn's MLPClassifier counts them
         # (history_ keeps growing across warm starts and partial_fit).
         self.n_iter_ = len(history.get("loss", []))
@@ -810,7 +810,7 @@ class _BaseMLP(BaseEstimator):
         if isinstance(network, dict):
             self.model_ = self._rebuild_network(network)
         if "model_" in self.__dict__:
-            self._predictor = Predictor(self.model_)
+            self._predictor = make_predictor(self.model_)
 
     def _rebuild_network(self, arrays: dict):
         """The fitted network, built from the parameters and given ``arrays``.

@@ -329,3 +329,30 @@ def test_steps_bucket_shares_shapes_between_close_sizes():
     assert _program.steps_bucket(100) == _program.steps_bucket(97)
     for n in range(1, 3000):
         assert n <= _program.steps_bucket(n) <= max(16, int(n * 1.125) + 1)
+
+
+def test_prediction_on_the_device_does_not_depend_on_the_batch(digits, monkeypatch):
+    from skmlp._engine import _predict
+
+    X, y = digits
+    clf = MLPKerasClassifier(
+        (16, 8), epochs=2, batch_normalization=True, random_state=0
+    ).fit(X, y)
+    host = clf.predict_proba(X)
+    if keras.backend.backend() != "jax":  # only JAX predicts on the device
+        assert not _predict.on_accelerator()
+        assert isinstance(_predict.make_predictor(clf.model_), _predict.Predictor)
+        return
+    # What a GPU does, on this CPU: chunks of a fixed size, compiled.
+    monkeypatch.setattr(_predict, "on_accelerator", lambda: True)
+    monkeypatch.setattr(_predict, "DEVICE_CHUNK", 256)  # several chunks
+    clf._predictor = _predict.make_predictor(clf.model_)
+    assert isinstance(clf._predictor, _predict.DevicePredictor)
+    device = clf.predict_proba(X)
+    np.testing.assert_allclose(device, host, atol=1e-5)
+    np.testing.assert_allclose(device.sum(axis=1), 1.0, rtol=1e-12)
+    for i in (0, 5, 300, len(X) - 1):  # alone, each row predicts as in the batch
+        np.testing.assert_array_equal(
+            clf.predict_proba(X[i : i + 1]), device[i : i + 1]
+        )
+    np.testing.assert_array_equal(clf.predict_proba(X[250:700]), device[250:700])

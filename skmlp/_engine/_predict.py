@@ -7,6 +7,11 @@ output does not depend on which other rows share its batch (float32 matrix
 kernels block differently by batch size), which scikit-learn's checks
 require. So predictions are computed here, on the host, from a float64 copy
 of the weights taken once per fitted network.
+
+On an accelerator (JAX on a GPU) the host would take far longer than the
+device on large batches, so ``DevicePredictor`` runs the same steps there,
+compiled, on chunks of a fixed number of rows: the same kernels for a row
+whatever else is in the batch.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class Predictor:
 
     def __init__(self, model):
         self.steps = []
+        self.names = []  # of the activation steps, in order
         host = _host_values(model.weights)
         for layer in model.layers:
             weights = [host[id(v)] for v in layer.weights]
@@ -103,6 +109,7 @@ class Predictor:
         name = activation_name(function)
         if name != "linear":
             self.steps.append(("activation", ACTIVATIONS[name], None))
+            self.names.append(name)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         h = np.asarray(X, np.float64)
@@ -114,3 +121,109 @@ class Predictor:
             else:
                 h = a(h)
         return h
+
+
+# Rows per call of the device predictor's compiled pass. Every call has this
+# many rows (the last chunk is padded), so a row meets the same kernels
+# whatever else is predicted with it.
+DEVICE_CHUNK = 2048
+
+
+def on_accelerator() -> bool:
+    """Whether networks predict on the device: JAX on a GPU or TPU."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.default_backend() != "cpu"
+
+
+def make_predictor(model):
+    """The predictor of a trained network: on the device or on the host.
+
+    On a CPU, NumPy in float64 (``Predictor``). On an accelerator (JAX), the
+    network's own float type on the device (``DevicePredictor``): the host
+    would spend far longer than the device on a large batch, as a search's
+    scoring of many networks does.
+    """
+    return DevicePredictor(model) if on_accelerator() else Predictor(model)
+
+
+_device_passes: dict = {}
+
+
+def _device_pass(structure: tuple):
+    """The compiled inference pass of one network structure (cached)."""
+    if structure not in _device_passes:
+        import jax
+        import jax.numpy as jnp
+
+        activations = [
+            keras.activations.get(name) if kind == "activation" else None
+            for kind, name in structure
+        ]
+
+        def forward(arrays, x):
+            h = x
+            for (kind, _), act, (a, b) in zip(
+                structure, activations, arrays, strict=True
+            ):
+                if kind == "dense":
+                    # Full float32 products: a GPU's default rounds inputs to
+                    # TF32 or bfloat16.
+                    h = jnp.matmul(h, a, precision=jax.lax.Precision.HIGHEST) + b
+                elif kind == "affine":
+                    h = h * a + b
+                else:
+                    h = act(h)
+            return h
+
+        _device_passes[structure] = jax.jit(forward)
+    return _device_passes[structure]
+
+
+class DevicePredictor:
+    """The network's inference pass, compiled, on the device (JAX).
+
+    Computed in the network's float type in chunks of ``DEVICE_CHUNK`` rows,
+    so a row's output does not depend on the other rows of the batch; a
+    one-row call costs one compiled call.
+    """
+
+    def __init__(self, model):
+        import jax
+
+        host = Predictor(model)
+        dtype = model.layers[0].dtype if model.layers else "float32"
+        self.dtype = np.dtype(keras.backend.standardize_dtype(dtype))
+        structure, arrays = [], []
+        names = iter(host.names)
+        for kind, a, b in host.steps:
+            if kind == "activation":
+                structure.append((kind, next(names)))
+                arrays.append((None, None))
+            else:
+                structure.append((kind, None))
+                arrays.append((a.astype(self.dtype), b.astype(self.dtype)))
+        self.structure = tuple(structure)
+        self.arrays = jax.device_put(arrays)
+        self.forward = _device_pass(self.structure)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        import jax
+
+        X = np.asarray(X, self.dtype)
+        n = X.shape[0]
+        outputs = []
+        for start in range(0, max(n, 1), DEVICE_CHUNK):
+            chunk = X[start : start + DEVICE_CHUNK]
+            if chunk.shape[0] < DEVICE_CHUNK:
+                chunk = np.concatenate(
+                    [
+                        chunk,
+                        np.zeros((DEVICE_CHUNK - chunk.shape[0], X.shape[1]), X.dtype),
+                    ]
+                )
+            outputs.append(self.forward(self.arrays, chunk))
+        out = np.concatenate(jax.device_get(outputs))[:n]
+        return out.astype(np.float64)
