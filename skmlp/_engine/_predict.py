@@ -126,7 +126,7 @@ class Predictor:
 # Rows per call of the device predictor's compiled pass. Every call has this
 # many rows (the last chunk is padded), so a row meets the same kernels
 # whatever else is predicted with it.
-DEVICE_CHUNK = 2048
+DEVICE_CHUNK = 512
 
 
 def on_accelerator() -> bool:
@@ -217,13 +217,10 @@ class DevicePredictor:
         outputs = []
         for start in range(0, max(n, 1), DEVICE_CHUNK):
             chunk = X[start : start + DEVICE_CHUNK]
-            if chunk.shape[0] < DEVICE_CHUNK:
-                chunk = np.concatenate(
-                    [
-                        chunk,
-                        np.zeros((DEVICE_CHUNK - chunk.shape[0], X.shape[1]), X.dtype),
-                    ]
-                )
+            if chunk.shape[0] < DEVICE_CHUNK:  # padded: one compiled shape
+                padded = np.zeros((DEVICE_CHUNK, X.shape[1]), X.dtype)
+                padded[: chunk.shape[0]] = chunk
+                chunk = padded
             outputs.append(self.forward(self.arrays, chunk))
         out = np.concatenate(jax.device_get(outputs))[:n]
         return out.astype(np.float64)
