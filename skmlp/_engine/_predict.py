@@ -83,33 +83,46 @@ def _host_values(variables) -> dict[int, np.ndarray]:
     }
 
 
+def _steps(model, values: dict, sqrt) -> list[tuple]:
+    """The inference pass of an skmlp network as (kind, a, b) steps.
+
+    ``values`` maps ``id`` of each variable to its array (host or device);
+    ``sqrt`` is that array library's. Kinds: "dense" (kernel, bias), "affine"
+    (batch normalisation folded into a scale and a shift), "activation"
+    (its Keras name, None).
+    """
+    steps = []
+
+    def activation(function):
+        name = activation_name(function)
+        if name != "linear":
+            steps.append(("activation", name, None))
+
+    for layer in model.layers:
+        weights = [values[id(v)] for v in layer.weights]
+        if isinstance(layer, keras.layers.Dense):
+            kernel, bias = weights
+            steps.append(("dense", kernel, bias))
+            activation(layer.activation)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = weights
+            scale = gamma / sqrt(var + layer.epsilon)
+            steps.append(("affine", scale, beta - mean * scale))
+        elif isinstance(layer, keras.layers.Activation):
+            activation(layer.activation)
+        elif not isinstance(layer, keras.layers.Dropout):
+            raise TypeError(f"unexpected layer {layer.name!r} in an skmlp network")
+    return steps
+
+
 class Predictor:
     """The network's inference pass as a list of NumPy float64 steps."""
 
     def __init__(self, model):
-        self.steps = []
-        self.names = []  # of the activation steps, in order
-        host = _host_values(model.weights)
-        for layer in model.layers:
-            weights = [host[id(v)] for v in layer.weights]
-            if isinstance(layer, keras.layers.Dense):
-                kernel, bias = weights
-                self.steps.append(("dense", kernel, bias))
-                self._add_activation(layer.activation)
-            elif isinstance(layer, keras.layers.BatchNormalization):
-                gamma, beta, mean, var = weights
-                scale = gamma / np.sqrt(var + layer.epsilon)
-                self.steps.append(("affine", scale, beta - mean * scale))
-            elif isinstance(layer, keras.layers.Activation):
-                self._add_activation(layer.activation)
-            elif not isinstance(layer, keras.layers.Dropout):
-                raise TypeError(f"unexpected layer {layer.name!r} in an skmlp network")
-
-    def _add_activation(self, function) -> None:
-        name = activation_name(function)
-        if name != "linear":
-            self.steps.append(("activation", ACTIVATIONS[name], None))
-            self.names.append(name)
+        self.steps = [
+            (kind, ACTIVATIONS[a] if kind == "activation" else a, b)
+            for kind, a, b in _steps(model, _host_values(model.weights), np.sqrt)
+        ]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         h = np.asarray(X, np.float64)
@@ -191,22 +204,19 @@ class DevicePredictor:
     """
 
     def __init__(self, model):
-        import jax
+        import jax.numpy as jnp
 
-        host = Predictor(model)
-        dtype = model.layers[0].dtype if model.layers else "float32"
-        self.dtype = np.dtype(keras.backend.standardize_dtype(dtype))
-        structure, arrays = [], []
-        names = iter(host.names)
-        for kind, a, b in host.steps:
-            if kind == "activation":
-                structure.append((kind, next(names)))
-                arrays.append((None, None))
-            else:
-                structure.append((kind, None))
-                arrays.append((a.astype(self.dtype), b.astype(self.dtype)))
-        self.structure = tuple(structure)
-        self.arrays = jax.device_put(arrays)
+        # Straight from the device arrays: no trip through the host.
+        values = {id(v): v.value for v in model.weights}
+        steps = _steps(model, values, jnp.sqrt)
+        self.dtype = np.dtype(model.weights[0].dtype) if model.weights else np.float32
+        # The compiled pass depends on the kinds and activations only.
+        self.structure = tuple(
+            (kind, a if kind == "activation" else None) for kind, a, _ in steps
+        )
+        self.arrays = [
+            (None, None) if kind == "activation" else (a, b) for kind, a, b in steps
+        ]
         self.forward = _device_pass(self.structure)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
