@@ -159,8 +159,20 @@ def test_voting_ensemble_matches_scikit_learn(digits):
     assert networks_trained_together(printed) == ([3] if BATCHED else [])
 
 
-def test_members_train_exactly_as_alone(digits):
+@pytest.mark.parametrize(
+    "branches",
+    # On JAX also the accelerator's way of leaving a stopped member's weights
+    # alone (a select at every step, where a CPU branches), run on this CPU.
+    [True, False] if BATCHED else [True],
+    ids=["branches", "selects"] if BATCHED else ["branches"],
+)
+def test_members_train_exactly_as_alone(digits, branches, monkeypatch):
     """Same initial weights, shuffles, dropout and early stopping as one fit."""
+    if not branches:
+        from skmlp._engine import _jax
+
+        monkeypatch.setattr(_jax, "_branches", lambda: False)
+        monkeypatch.setattr(_jax, "_trainers", {})  # compile anew, selecting
     X, y = digits
     configs = [
         dict(learning_rate=1e-2, dropout=0.3, random_state=1),

@@ -40,6 +40,11 @@ def _jit(fun, **kwargs):
     return jax.jit(fun, **kwargs)
 
 
+def _branches() -> bool:
+    """Whether the compiled loops may branch on a flag at every step (a CPU)."""
+    return jax.default_backend() == "cpu"
+
+
 def trainer(program: Program) -> Trainer:
     with _lock:
         if program.key not in _trainers:
@@ -125,10 +130,7 @@ class Trainer:
         # Many networks of this structure at once (skmlp._batch): the same
         # functions mapped over stacked weights, data rows and seeds; the
         # data set itself (X) is shared, each member reading its own rows.
-        self.epoch_many = _jit(
-            jax.vmap(self._epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0, 0, 0, None)),
-            static_argnums=(10,),
-        )
+        self.epoch_many = _jit(self._epoch_many, static_argnames=("shuffle",))
         self.evaluate_many = _jit(
             jax.vmap(self._evaluate, in_axes=(0, 0, None, 0, 0, 0, 0, 0))
         )
@@ -148,62 +150,118 @@ class Trainer:
         loss = data + activity + program.weight_penalty_value(params, hyper)
         return loss, (new_state, out, n)
 
+    def _order(self, seed, n, size: int, shuffle: bool):
+        """An epoch's order of the ``size`` (padded) rows, and its dropout key."""
+        shuffle_key, key = jax.random.split(jax.random.wrap_key_data(seed))
+        positions = jnp.arange(size)
+        if not shuffle:
+            return positions, key
+        # The same order for a fit alone or in a batch padded further: JAX's
+        # random bits for the first rows do not depend on the length.
+        noise = jax.random.uniform(shuffle_key, (size,))
+        return jnp.argsort(jnp.where(positions < n, noise, 2.0)), key
+
+    def _step(self, carry, i, order, key, X, rows, Y, W, n, hyper_vec):
+        """Training step ``i`` of an epoch: the new carry and the step's sums.
+
+        ``rows`` (or None: all of ``X``) are the fit's rows of X.
+        """
+        program, b = self.program, self.program.batch_size
+        params, state, opt_vars = carry
+        idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
+        mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
+        yb, wb = Y[idx], W[idx] * mb
+        xb = X[idx] if rows is None else X[rows[idx]]
+        (loss, (new_state, out, count)), grads = jax.value_and_grad(
+            self._batch_loss, has_aux=True
+        )(params, state, xb, yb, wb, mb, Hyper(hyper_vec), jax.random.fold_in(key, i))
+        new_params, new_opt = self.optimizer.stateless_apply(opt_vars, grads, params)
+        hits = jnp.sum(program.correct(yb, out) * wb) if program.has_accuracy else 0.0
+        sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
+        return (new_params, new_state, new_opt), sums.astype(X.dtype)
+
+    # Steps past the data (the padding of a bucketed shape, or every step of
+    # a member that has stopped) must change nothing. On a CPU a branch skips
+    # them, and skips the select that would keep the old state otherwise (a
+    # select over every weight and optimizer slot at every step costs a CPU
+    # a fifth of an epoch). On an accelerator a branch reads its flag back to
+    # the host at every step, so there the step runs and the select keeps.
+
     def _epoch(
         self, params, state, opt_vars, X, rows, Y, W, n, hyper_vec, seed, shuffle
     ):
-        """One epoch. ``rows`` (or None: all of ``X``) are the fit's rows of X."""
+        """One epoch of one network: new weights, state, optimizer state, sums."""
         TRACES["epoch"] += 1
-        program, b = self.program, self.program.batch_size
-        hyper = Hyper(hyper_vec)
-        shuffle_key, key = jax.random.split(jax.random.wrap_key_data(seed))
+        b = self.program.batch_size
         size = Y.shape[0]
-        positions = jnp.arange(size)
-        if shuffle:
-            # The same order for a fit alone or in a batch padded further:
-            # JAX's random bits for the first rows do not depend on the length.
-            noise = jax.random.uniform(shuffle_key, (size,))
-            order = jnp.argsort(jnp.where(positions < n, noise, 2.0))
-        else:
-            order = positions
-        grad = jax.value_and_grad(self._batch_loss, has_aux=True)
+        order, key = self._order(seed, n, size, shuffle)
+        zeros = jnp.zeros(4, X.dtype)
 
-        def train_step(carry, i):
-            params, state, opt_vars = carry
-            idx = jax.lax.dynamic_slice(order, (i * b,), (b,))
-            mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
-            yb, wb = Y[idx], W[idx] * mb
-            xb = X[idx] if rows is None else X[rows[idx]]
-            (loss, (new_state, out, count)), grads = grad(
-                params, state, xb, yb, wb, mb, hyper, jax.random.fold_in(key, i)
-            )
-            new_params, new_opt = self.optimizer.stateless_apply(
-                opt_vars, grads, params
-            )
-            hits = (
-                jnp.sum(program.correct(yb, out) * wb) if program.has_accuracy else 0.0
-            )
-            sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
-            return (new_params, new_state, new_opt), sums.astype(X.dtype)
-
-        def skip_step(carry, i):
-            return carry, jnp.zeros(4, X.dtype)
+        def train(carry, i):
+            return self._step(carry, i, order, key, X, rows, Y, W, n, hyper_vec)
 
         def step(carry, i):
-            # Steps past the data (the padding of a bucketed shape) change
-            # nothing. On a CPU a branch skips them; on an accelerator a
-            # branch (or a dynamic loop bound) reads its flag back to the
-            # host at every step, so there the step runs and a select keeps
-            # the old state (which costs a CPU a fifth of an epoch).
             active = i * b < n
-            if jax.default_backend() == "cpu":
-                return jax.lax.cond(active, train_step, skip_step, carry, i)
-            new, sums = train_step(carry, i)
+            if _branches():
+                return jax.lax.cond(
+                    active, train, lambda carry, i: (carry, zeros), carry, i
+                )
+            new, sums = train(carry, i)
             carry = jax.tree.map(lambda a, b: jnp.where(active, a, b), new, carry)
             return carry, jnp.where(active, sums, 0.0)
 
-        steps = jnp.arange(size // b)
         carry, sums = jax.lax.scan(
-            step, (params, state, opt_vars), steps, unroll=SCAN_UNROLL
+            step, (params, state, opt_vars), jnp.arange(size // b), unroll=SCAN_UNROLL
+        )
+        return (*carry, jnp.sum(sums, axis=0))
+
+    def _epoch_many(
+        self, params, state, opt_vars, X, rows, Y, W, n, hyper_vec, seed, shuffle
+    ):
+        """One epoch of many networks (stacked along the first axis).
+
+        Members share ``X``, each reading its own ``rows``; ``n`` is each
+        member's number of rows (0 for a member that has stopped).
+        """
+        TRACES["epoch"] += 1
+        b = self.program.batch_size
+        size = Y.shape[1]
+        order, key = jax.vmap(self._order, in_axes=(0, 0, None, None))(
+            seed, n, size, shuffle
+        )
+        train = jax.vmap(
+            self._step, in_axes=(0, None, 0, 0, None, 0, 0, 0, 0, 0)
+        )  # fmt: skip
+        zeros = jnp.zeros((n.shape[0], 4), X.dtype)
+
+        def masked(carry, i):
+            active = i * b < n
+            new, sums = train(carry, i, order, key, X, rows, Y, W, n, hyper_vec)
+
+            def keep(a, b):
+                return jnp.where(active.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+
+            return jax.tree.map(keep, new, carry), jnp.where(active[:, None], sums, 0)
+
+        def step(carry, i):
+            if not _branches():
+                return masked(carry, i)
+            active = i * b < n
+            # 0: every member trains this step (most steps), 1: some, 2: none.
+            case = jnp.where(jnp.all(active), 0, jnp.where(jnp.any(active), 1, 2))
+            return jax.lax.switch(
+                case,
+                [
+                    lambda c, i: train(c, i, order, key, X, rows, Y, W, n, hyper_vec),
+                    masked,
+                    lambda c, i: (c, zeros),
+                ],
+                carry,
+                i,
+            )
+
+        carry, sums = jax.lax.scan(
+            step, (params, state, opt_vars), jnp.arange(size // b), unroll=SCAN_UNROLL
         )
         return (*carry, jnp.sum(sums, axis=0))
 
