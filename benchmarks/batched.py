@@ -145,7 +145,8 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
                 store, _ = _batch.fit_members(
                     [_batch.Member(n, X, y, None, 0) for n in nets]
                 )
-                assert len(store) == 8, "not batched: see CPU_BATCH_MAX_WORK"
+                fitted = sum(len(fits) for fits in store.fits.values())
+                assert fitted == 8, "not batched: see CPU_BATCH_MAX_WORK"
             else:
                 for net in nets:
                     clone(net).fit(X, y)
