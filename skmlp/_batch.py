@@ -43,6 +43,10 @@ _STORE: contextvars.ContextVar[Store | None] = contextvars.ContextVar(
 # benchmarks/batched.py on 2 cores (docs/performance.md): 8 networks at 15M
 # train 1.3x faster together, at 34M 1.45x slower.
 CPU_BATCH_MAX_WORK = 20_000_000
+# And only groups of at least this many networks: three trained together on
+# a CPU took as long as one after another, or 5% longer (the labs' soft vote
+# on MNIST, a vote on digits); eight took 0.83-0.97x (benchmarks/batched.py).
+CPU_BATCH_MIN_MEMBERS = 4
 
 
 _CHUNK = 1 << 24  # bytes per CRC-32 (zlib releases the GIL over each)
@@ -181,6 +185,8 @@ def fit_members(
     run as usual later.
     """
     store = Store()
+    if len(members) < CPU_BATCH_MIN_MEMBERS and not on_accelerator():
+        return store, {}  # too few to gain on a CPU: all fitted as usual
     keyed = []
     for member in members:
         try:
@@ -333,6 +339,8 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
         prepared[group].append((member, job, time.perf_counter() - start))
 
     for entries in prepared.values():
+        if len(entries) < CPU_BATCH_MIN_MEMBERS and not on_accelerator():
+            continue  # fitted one after another, as usual, later
         program = entries[0][1].engine["program"]
         layouts = [job.engine["program"].dropout_layers for _, job, _ in entries]
         if len(set(layouts)) > 1:
