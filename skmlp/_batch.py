@@ -28,6 +28,7 @@ import numpy as np
 import sklearn
 from sklearn.base import clone
 
+from ._engine import on_accelerator
 from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._network import network_dtype
@@ -382,13 +383,6 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
                 fitted = member.estimator._end_fit(job, outcome)
                 done.append((member.key, fitted, before + share))
     return done
-
-
-def on_accelerator() -> bool:
-    """Whether JAX computes on a GPU or TPU (where batches are nearly free)."""
-    import jax
-
-    return jax.default_backend() != "cpu"
 
 
 def _batching_pays(program) -> bool:

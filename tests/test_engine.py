@@ -348,7 +348,16 @@ def test_prediction_on_the_device_does_not_depend_on_the_batch(digits, monkeypat
     monkeypatch.setattr(_predict, "DEVICE_CHUNK", 256)  # several chunks
     clf._predictor = _predict.make_predictor(clf.model_)
     assert isinstance(clf._predictor, _predict.DevicePredictor)
+    shapes = []
+    forward = clf._predictor.forward
+    clf._predictor.forward = lambda arrays, x: (
+        shapes.append(x.shape) or forward(arrays, x)
+    )
     device = clf.predict_proba(X)
+    # Every call of the compiled pass has the chunk's rows, the last padded.
+    assert shapes == [(256, X.shape[1])] * -(-len(X) // 256)
+    # Computed in the network's float32, not the host's float64, and close.
+    assert not np.array_equal(device, host)
     np.testing.assert_allclose(device, host, atol=1e-5)
     np.testing.assert_allclose(device.sum(axis=1), 1.0, rtol=1e-12)
     for i in (0, 5, 300, len(X) - 1):  # alone, each row predicts as in the batch

@@ -32,6 +32,7 @@ __all__ = [
     "restore",
     "EPOCH_CALLBACKS",
     "DivergenceError",
+    "on_accelerator",
 ]
 
 _BACKENDS = {"jax": "_jax", "tensorflow": "_tensorflow", "torch": "_torch"}
@@ -64,6 +65,15 @@ _BATCH_HOOKS = (
 
 class DivergenceError(ValueError):
     """Training produced a non-finite loss."""
+
+
+def on_accelerator() -> bool:
+    """Whether skmlp computes on a GPU or TPU: JAX, on one of those."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.default_backend() != "cpu"
 
 
 def backend_module():

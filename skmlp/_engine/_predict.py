@@ -20,6 +20,7 @@ import numpy as np
 from scipy import special
 
 from .._keras import keras
+from . import on_accelerator
 
 
 def _selu(x):
@@ -140,15 +141,6 @@ class Predictor:
 # many rows (the last chunk is padded), so a row meets the same kernels
 # whatever else is predicted with it.
 DEVICE_CHUNK = 512
-
-
-def on_accelerator() -> bool:
-    """Whether networks predict on the device: JAX on a GPU or TPU."""
-    if keras.backend.backend() != "jax":
-        return False
-    import jax
-
-    return jax.default_backend() != "cpu"
 
 
 def make_predictor(model):
