@@ -5,6 +5,7 @@ from pathlib import Path
 # on, which must be set before SciPy loads; without it the check is skipped.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
+import keras
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -58,11 +59,23 @@ def mnist_dir() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Without the real MNIST files, leave out the tests that need them.
+    """Leave out the tests that cannot run here, as deselected (not skipped).
 
-    They are deselected (not failed, not skipped), and the summary says so in
-    one line; everything else runs on generated data and the bundled sample.
+    Without the real MNIST files, the tests that need them (the summary says
+    so in one line; everything else runs on generated data and the bundled
+    sample). Tests marked ``only_backend(name)`` run only where Keras' backend
+    is ``name`` (``test_other_backends`` runs them there).
     """
+    backend = keras.backend.backend()
+    other = [
+        item
+        for item in items
+        if (mark := item.get_closest_marker("only_backend")) is not None
+        and mark.args[0] != backend
+    ]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if item not in other]
     if HAVE_MNIST:
         return
     needs = [item for item in items if "mnist_dir" in item.fixturenames]

@@ -56,6 +56,75 @@ def test_engine_weights_equal_keras_fit(digits, extra):
         np.testing.assert_allclose(engine.history_[key], values, rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"optimizer": "sgd", "momentum": 0.9, "optimizer__nesterov": True},
+        {"optimizer": "adam", "optimizer__amsgrad": True},
+        {"optimizer": "adamw", "optimizer__weight_decay": 0.01},
+        {"optimizer": "rmsprop", "momentum": 0.5, "optimizer__centered": True},
+        {"optimizer": "adam", "optimizer__clipnorm": 0.5},
+        {"optimizer": "adagrad"},
+    ],
+    ids=["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop", "clipnorm", "adagrad"],
+)
+def test_optimizer_updates_equal_keras_fit(digits, optimizer):
+    # On torch the engine writes the common optimizers' updates itself
+    # (_torch.plain_update); clipping and Adagrad take Keras' own update.
+    X, y = digits
+    params = {**SGD_ONE_EPOCH, "learning_rate": 0.01, **optimizer}
+    engine = MLPKerasClassifier(**params).fit(X, y)
+    keras_fit = MLPKerasClassifier(engine="keras", **params).fit(X, y)
+    assert _max_weight_difference(engine, keras_fit) < 1e-5
+    # The optimizer's state (iterations, moments) continues from the same place.
+    for ours, theirs in zip(
+        engine.model_.optimizer.variables,
+        keras_fit.model_.optimizer.variables,
+        strict=True,
+    ):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(ours),
+            keras.ops.convert_to_numpy(theirs),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
+@pytest.mark.only_backend("torch")
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"optimizer": "adam"},
+        {"optimizer": "sgd", "momentum": 0.9},
+        {"optimizer": "rmsprop", "batch_normalization": True, "activity_l2": 1e-4},
+    ],
+    ids=["adam", "sgd", "rmsprop-bn-penalty"],
+)
+def test_torch_steps_never_wait_for_the_device(digits, extra):
+    # On a GPU an eager step waits for the device whenever a Python number
+    # becomes a device tensor (aten::lift_fresh) or a device number is read
+    # (aten::_local_scalar_dense). The profiler sees both on a CPU too: their
+    # count must not grow with the number of steps (training and validation).
+    from torch.profiler import ProfilerActivity, profile
+
+    X, y = digits
+    waits = ("aten::lift_fresh", "aten::_local_scalar_dense", "aten::item")
+
+    def counts(batch_size):
+        clf = MLPKerasClassifier(
+            (16,), epochs=2, batch_size=batch_size, validation_split=0.2, **extra
+        )
+        clf.fit(X, y)  # the first fit of a shape also builds the trainer
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            clf.fit(X, y)
+        return {e.key: e.count for e in prof.key_averages()}
+
+    few, many = counts(500), counts(50)  # 3 and 29 steps per epoch
+    assert many["aten::mm"] > 5 * few["aten::mm"]
+    for op in waits:
+        assert many.get(op, 0) == few.get(op, 0), op
+
+
 def test_regressor_parity_with_keras_fit(digits):
     X, y = digits
     params = {**SGD_ONE_EPOCH, "learning_rate": 0.001}

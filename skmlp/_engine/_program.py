@@ -132,7 +132,7 @@ class Program:
                 # Keras adds the Dense output's activity penalty divided by
                 # the number of rows in the batch.
                 rows = h if mask is None else h * mask[:, None]
-                count = ops.cast(ops.shape(h)[0], h.dtype) if mask is None else n_real
+                count = _rows(h) if mask is None else n_real
                 activity = (
                     activity + _l1l2(rows, hyper.activity_l1, hyper.activity_l2) / count
                 )
@@ -204,6 +204,13 @@ class Program:
     @property
     def has_accuracy(self) -> bool:
         return self.target != "regression"
+
+
+def _rows(h):
+    # A Python int where the shape is known: a number made a tensor at every
+    # step would make an eager (torch) step wait for the GPU.
+    rows = ops.shape(h)[0]
+    return rows if isinstance(rows, int) else ops.cast(rows, h.dtype)
 
 
 def _l1l2(x, l1, l2):
