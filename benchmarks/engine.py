@@ -207,6 +207,12 @@ def main(argv=None) -> int:
         nargs="+",
         help="default: tensorflow and jax; with --gpu, jax and torch",
     )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        choices=["digits", "mnist", "flat", "defaults"],
+        help="default: all that the other options allow",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "engine.md")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=5, help=argparse.SUPPRESS)
@@ -233,6 +239,7 @@ def main(argv=None) -> int:
             if args.gpu
             else [("digits", 10)] + ([] if args.quick else [("mnist", 5)])
         )
+        cases = [c for c in cases if not args.cases or c[0] in args.cases]
         for case, epochs in cases:
             contenders = ["skmlp", "skmlp-keras"]
             if not args.gpu:
@@ -247,8 +254,14 @@ def main(argv=None) -> int:
                 for contender in contenders:
                     with tempfile.TemporaryDirectory() as home:
                         env = {"SKMLP_DATA": home}  # an empty JAX compilation cache
-                        if contender == "skmlp-keras" and backend == "torch":
-                            epochs_run = 1  # Keras' own torch fit: seconds per epoch
+                        if (
+                            contender == "skmlp-keras"
+                            and backend == "torch"
+                            and args.gpu
+                        ):
+                            epochs_run = (
+                                1  # Keras' torch fit on a GPU: seconds per epoch
+                            )
                         else:
                             epochs_run = epochs
                         result = _run(
@@ -289,39 +302,41 @@ def main(argv=None) -> int:
             say()
         if args.gpu:
             continue
-        flat = _run("flat", "skmlp", backend, 2, args.data)
-        say("### flat: 100 fits of a (32,) network on digits in one process")
-        say()
-        say(f"- resident memory: {flat['mb_per_fit']:.2f} MB per fit from fit 5 to fit 100 "
-            f"({flat['rss'][4]:.0f} -> {flat['rss'][-1]:.0f} MB)")  # fmt: skip
-        say(f"- time per fit: last 10 fits / fits 6-15 = {flat['time_ratio']:.2f} "
-            f"({statistics.mean(flat['times'][5:15]) * 1000:.0f} ms -> {statistics.mean(flat['times'][-10:]) * 1000:.0f} ms)")  # fmt: skip
-        say()
-        if not args.quick:
-            say("### defaults: bare estimators on full MNIST scaled to [0, 1]")
-            say()
-            say("| estimator | seconds | test accuracy |")
-            say("|---|---|---|")
-            for contender, seeds in (("skmlp", range(3)), ("sklearn", range(1))):
-                runs = [
-                    _run(
-                        "defaults",
-                        contender,
-                        backend,
-                        0,
-                        args.data,
-                        {"BENCH_SEED": str(s)},
-                    )
-                    for s in seeds
-                ]
-                accs = ", ".join(f"{r['accuracy']:.4f}" for r in runs)
-                say(f"| {contender} ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
-                    f"{_median(runs, 'seconds'):.1f} | median {_median(runs, 'accuracy'):.4f} ({accs}) |")  # fmt: skip
-            say()
+        if not args.cases or "flat" in args.cases:
+            _flat(backend, args, say)
+        if not args.quick and (not args.cases or "defaults" in args.cases):
+            _defaults(backend, args, say)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"written to {args.output}")
     return 0
+
+
+def _flat(backend, args, say):
+    flat = _run("flat", "skmlp", backend, 2, args.data)
+    say("### flat: 100 fits of a (32,) network on digits in one process")
+    say()
+    say(f"- resident memory: {flat['mb_per_fit']:.2f} MB per fit from fit 5 to fit 100 "
+        f"({flat['rss'][4]:.0f} -> {flat['rss'][-1]:.0f} MB)")  # fmt: skip
+    say(f"- time per fit: last 10 fits / fits 6-15 = {flat['time_ratio']:.2f} "
+        f"({statistics.mean(flat['times'][5:15]) * 1000:.0f} ms -> {statistics.mean(flat['times'][-10:]) * 1000:.0f} ms)")  # fmt: skip
+    say()
+
+
+def _defaults(backend, args, say):
+    say("### defaults: bare estimators on full MNIST scaled to [0, 1]")
+    say()
+    say("| estimator | seconds | test accuracy |")
+    say("|---|---|---|")
+    for contender, seeds in (("skmlp", range(3)), ("sklearn", range(1))):
+        runs = [
+            _run("defaults", contender, backend, 0, args.data, {"BENCH_SEED": str(s)})
+            for s in seeds
+        ]
+        accs = ", ".join(f"{r['accuracy']:.4f}" for r in runs)
+        say(f"| {contender} ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
+            f"{_median(runs, 'seconds'):.1f} | median {_median(runs, 'accuracy'):.4f} ({accs}) |")  # fmt: skip
+    say()
 
 
 if __name__ == "__main__":

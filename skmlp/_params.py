@@ -168,7 +168,8 @@ PARAMETERS = (
         """str or keras Initializer, default="glorot_uniform"
         Initialiser of every ``Dense`` layer's weights (Keras' default).
         'he_normal' suits ReLU; 'xavier_normal' is an alias of
-        'glorot_normal'.""",
+        'glorot_normal'. Keras' built-in initialisers are drawn with NumPy
+        from their formulas (the same weights on every backend).""",
         "`Dense(kernel_initializer=...)`",
         Flag("--initializer", "kernel initializer", "glorot_uniform"),
     ),

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skmlp
-from skmlp import MLPKerasClassifier, MLPKerasRegressor
+from skmlp import MLPKerasClassifier, MLPKerasRegressor, _network
 from skmlp._keras import keras
 
 FAST = dict(hidden_layer_sizes=(32,), epochs=8, learning_rate=0.01, random_state=0)
@@ -168,6 +168,64 @@ def test_lab_knobs_build_the_expected_network(digits):
     assert type(dense.kernel_initializer).__name__ == "HeNormal"
     assert type(clf.model_.optimizer).__name__ == "RMSprop"
     assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.002)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+        "lecun_uniform", "lecun_normal", "random_uniform", "random_normal",
+        "truncated_normal",
+    ],
+)  # fmt: skip
+def test_initial_weights_follow_keras_distributions(name):
+    # skmlp draws Keras' built-in initialisers with NumPy (no compiling per
+    # shape on JAX): the same distribution as Keras' own draw.
+    def make(seed):
+        return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+
+    shape = (300, 200)
+    ours = _network.draw(make(1), shape)
+    theirs = keras.ops.convert_to_numpy(make(1)(shape))
+    assert ours.shape == shape
+    assert abs(ours.std() / theirs.std() - 1) < 0.03
+    assert abs(ours.mean()) < 0.02 * theirs.std()
+    if name != "random_normal":  # the others are bounded (uniform, or cut at 2 sd)
+        assert 0.98 < np.abs(ours).max() / np.abs(theirs).max() < 1.02
+    assert np.array_equal(_network.draw(make(1), shape), ours)
+    assert not np.array_equal(_network.draw(make(2), shape), ours)
+
+
+def test_other_initializers_are_left_to_keras():
+    class Halved(keras.initializers.GlorotUniform):
+        def __call__(self, shape, dtype=None):
+            return super().__call__(shape, dtype) / 2
+
+    assert _network.draw(Halved(seed=1), (3, 4)) is None
+    assert _network.draw(keras.initializers.Orthogonal(seed=1), (3, 4)) is None
+    assert _network.draw(keras.initializers.GlorotUniform(), (3, 4)) is None  # unseeded
+    X, y = np.random.default_rng(0).random((40, 3)), np.arange(40) % 2
+    clf = MLPKerasClassifier((4,), kernel_initializer=Halved(seed=1), epochs=1).fit(
+        X, y
+    )
+    assert type(clf.model_.get_layer("dense_1").kernel_initializer) is Halved
+
+
+@pytest.mark.backends
+@pytest.mark.only_backend("jax")
+def test_building_a_network_compiles_nothing_per_shape(caplog):
+    import logging
+
+    import jax
+
+    est = MLPKerasClassifier(
+        (23, 17), kernel_initializer="he_normal", bias_initializer="random_uniform"
+    )
+    with jax.log_compiles(True), caplog.at_level(logging.DEBUG, logger="jax"):
+        est._build_network(13, 7, "softmax", seed=0)
+    compiled = [r.getMessage() for r in caplog.records]
+    compiled = [m for m in compiled if m.startswith("Compiling")]
+    assert not [m for m in compiled if "float32[" in m], compiled
 
 
 def test_perceptron_has_no_hidden_layer(digits):
@@ -401,7 +459,7 @@ def test_the_labs_common_slips_name_their_fix(digits):
     # Raw 0-255 "pixels" with a large SGD step: stuck at chance, and told why.
     raw = X * 255.0
     clf = MLPKerasClassifier(
-        (16,), optimizer="sgd", learning_rate=0.5, epochs=2, random_state=0,
+        (16,), optimizer="sgd", learning_rate=5.0, epochs=2, random_state=0,
         activation="sigmoid",
     )  # fmt: skip
     with pytest.warns(UserWarning, match="stayed at chance level.*inputs reach"):
