@@ -65,12 +65,26 @@ def test_engine_weights_equal_keras_fit(digits, extra):
         {"optimizer": "rmsprop", "momentum": 0.5, "optimizer__centered": True},
         {"optimizer": "adam", "optimizer__clipnorm": 0.5},
         {"optimizer": "adagrad"},
+        {
+            "optimizer": keras.optimizers.Adam(
+                keras.optimizers.schedules.PiecewiseConstantDecay([5], [0.01, 0.003])
+            ),
+            "learning_rate": None,  # the schedule's
+        },
     ],
-    ids=["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop", "clipnorm", "adagrad"],
+    ids=[
+        "sgd-nesterov",
+        "adam-amsgrad",
+        "adamw",
+        "rmsprop",
+        "clipnorm",
+        "adagrad",
+        "schedule",
+    ],
 )
 def test_optimizer_updates_equal_keras_fit(digits, optimizer):
     # On torch the engine writes the common optimizers' updates itself
-    # (_torch.plain_update); clipping and Adagrad take Keras' own update.
+    # (_torch.plain_update); clipping, Adagrad and schedules take Keras' own.
     X, y = digits
     params = {**SGD_ONE_EPOCH, "learning_rate": 0.01, **optimizer}
     engine = MLPKerasClassifier(**params).fit(X, y)

@@ -107,9 +107,10 @@ class Program:
         return sum(self.dropout_layers)
 
     def make_optimizer(self, learning_rate: float = 0.001):
-        return self.optimizer_class(
-            learning_rate=learning_rate, **self.optimizer_config
-        )
+        # from_config: a learning-rate schedule in the config is serialised
+        # (and then replaces the learning rate).
+        config = {"learning_rate": learning_rate, **self.optimizer_config}
+        return self.optimizer_class.from_config(config)
 
     # -- the forward pass ---------------------------------------------------
 

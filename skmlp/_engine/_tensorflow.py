@@ -28,6 +28,9 @@ class Trainer(_stateful.Trainer):
             tf.TensorSpec([None], floatx),
             tf.TensorSpec([len(HYPER_NAMES) + len(program.hidden)], floatx),
         ]
+        # No AutoGraph: the loops are written as tf.while_loop, and converting
+        # the Python code (Keras' ops, the loss, the optimizer) cost 1.5 s of
+        # a fresh process's first fit.
         self._epoch_fn = tf.function(
             self._epoch,
             input_signature=[
@@ -35,8 +38,11 @@ class Trainer(_stateful.Trainer):
                 tf.TensorSpec([2], "int64"),
                 tf.TensorSpec([], "bool"),
             ],
+            autograph=False,
         )
-        self._evaluate_fn = tf.function(self._evaluate, input_signature=data)
+        self._evaluate_fn = tf.function(
+            self._evaluate, input_signature=data, autograph=False
+        )
 
     def epoch(self, data, hyper, seed, shuffle):
         seed = tf.constant(seed.astype(np.int64))
@@ -55,13 +61,13 @@ class Trainer(_stateful.Trainer):
             lambda: tf.argsort(tf.random.stateless_uniform([n], seed)),
             lambda: tf.range(n),
         )
-        sums = tf.zeros(4, X.dtype)
-        for i in tf.range((n + b - 1) // b):
+
+        def step(i, sums):
             idx = order[i * b : (i + 1) * b]
             xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
             step_seed = tf.random.experimental.stateless_fold_in(seed, i)
 
-            def dropout(h, rate, layer, step_seed=step_seed):
+            def dropout(h, rate, layer):
                 layer_seed = tf.random.experimental.stateless_fold_in(step_seed, layer)
                 noise = tf.random.stateless_uniform(
                     tf.shape(h), layer_seed, dtype=h.dtype
@@ -86,16 +92,19 @@ class Trainer(_stateful.Trainer):
                 if program.has_accuracy
                 else tf.constant(0.0, X.dtype)
             )
-            sums += tf.stack([loss * count, count, hits, tf.reduce_sum(wb)])
-        return sums
+            return i + 1, sums + tf.stack(
+                [loss * count, count, hits, tf.reduce_sum(wb)]
+            )
+
+        return _loop(step, (n + b - 1) // b, X.dtype)
 
     def _evaluate(self, X, Y, W, hyper_vec):
         TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
         hyper = Hyper(hyper_vec)
         n = tf.shape(X)[0]
-        sums = tf.zeros(4, X.dtype)
-        for i in tf.range((n + b - 1) // b):
+
+        def step(i, sums):
             xb, yb, wb = (
                 X[i * b : (i + 1) * b],
                 Y[i * b : (i + 1) * b],
@@ -111,9 +120,21 @@ class Trainer(_stateful.Trainer):
                 if program.has_accuracy
                 else tf.constant(0.0, X.dtype)
             )
-            sums += tf.stack([data + activity * count, count, hits, tf.reduce_sum(wb)])
+            return i + 1, sums + tf.stack(
+                [data + activity * count, count, hits, tf.reduce_sum(wb)]
+            )
+
+        sums = _loop(step, (n + b - 1) // b, X.dtype)
         penalty = program.weight_penalty_value(self.params, hyper)
         return sums + tf.stack([penalty * sums[1], 0.0, 0.0, 0.0])
+
+
+def _loop(step, n_steps, dtype):
+    """``step(i, sums)`` for i in range(n_steps), in the graph; the sums."""
+    _, sums = tf.while_loop(
+        lambda i, sums: i < n_steps, step, (tf.constant(0), tf.zeros(4, dtype))
+    )
+    return sums
 
 
 class Session(_stateful.Session):
