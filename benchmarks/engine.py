@@ -221,8 +221,9 @@ def main(argv=None) -> int:
         print(json.dumps(worker(*args.worker, args.epochs, args.data)))
         return 0
 
-    lines = ["# Engine benchmark", "", f"`python benchmarks/engine.py{' --quick' if args.quick else ''}"
-             f"{' --gpu' if args.gpu else ''}`, medians of {args.runs} runs, each in a fresh process.", ""]  # fmt: skip
+    command = " ".join(["python benchmarks/engine.py", *(argv or sys.argv[1:])])
+    lines = ["# Engine benchmark", "", f"`{command}`, medians of {args.runs} runs, "
+             "each in a fresh process.", ""]  # fmt: skip
 
     def say(line=""):
         print(line, flush=True)
