@@ -63,15 +63,15 @@ def pytest_collection_modifyitems(config, items):
 
     Without the real MNIST files, the tests that need them (the summary says
     so in one line; everything else runs on generated data and the bundled
-    sample). Tests marked ``only_backend(name)`` run only where Keras' backend
-    is ``name`` (``test_other_backends`` runs them there).
+    sample). Tests marked ``only_backend(name, ...)`` run only where Keras'
+    backend is one of those named (``test_other_backends`` runs them there).
     """
     backend = keras.backend.backend()
     other = [
         item
         for item in items
         if (mark := item.get_closest_marker("only_backend")) is not None
-        and mark.args[0] != backend
+        and backend not in mark.args
     ]
     if other:
         config.hook.pytest_deselected(items=other)
