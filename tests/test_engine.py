@@ -60,49 +60,32 @@ def test_engine_weights_equal_keras_fit(digits, extra):
 # run checks that each configuration reaches it); on torch skmlp writes the
 # common updates itself. JAX runs the schedule only: compiling every case
 # there would cost the suite 15 s.
-_KERAS_UPDATES = pytest.mark.only_backend("tensorflow", "torch")
+_KERAS_UPDATES = {
+    "sgd-nesterov": {"optimizer": "sgd", "momentum": 0.9, "optimizer__nesterov": True},
+    "adam-amsgrad": {"optimizer": "adam", "optimizer__amsgrad": True},
+    "adamw": {"optimizer": "adamw", "optimizer__weight_decay": 0.01},
+    "rmsprop": {"optimizer": "rmsprop", "momentum": 0.5, "optimizer__centered": True},
+    "clipnorm": {"optimizer": "adam", "optimizer__clipnorm": 0.5},
+    "adagrad": {"optimizer": "adagrad"},
+}
+_SCHEDULE = {
+    "optimizer": keras.optimizers.Adam(
+        keras.optimizers.schedules.PiecewiseConstantDecay([5], [0.01, 0.003])
+    ),
+    "learning_rate": None,  # the schedule's
+}
 
 
 @pytest.mark.parametrize(
     "optimizer",
     [
-        pytest.param(
-            {"optimizer": "sgd", "momentum": 0.9, "optimizer__nesterov": True},
-            id="sgd-nesterov",
-            marks=_KERAS_UPDATES,
+        *(
+            pytest.param(
+                params, id=name, marks=pytest.mark.only_backend("tensorflow", "torch")
+            )
+            for name, params in _KERAS_UPDATES.items()
         ),
-        pytest.param(
-            {"optimizer": "adam", "optimizer__amsgrad": True},
-            id="adam-amsgrad",
-            marks=_KERAS_UPDATES,
-        ),
-        pytest.param(
-            {"optimizer": "adamw", "optimizer__weight_decay": 0.01},
-            id="adamw",
-            marks=_KERAS_UPDATES,
-        ),
-        pytest.param(
-            {"optimizer": "rmsprop", "momentum": 0.5, "optimizer__centered": True},
-            id="rmsprop",
-            marks=_KERAS_UPDATES,
-        ),
-        pytest.param(
-            {"optimizer": "adam", "optimizer__clipnorm": 0.5},
-            id="clipnorm",
-            marks=_KERAS_UPDATES,
-        ),
-        pytest.param({"optimizer": "adagrad"}, id="adagrad", marks=_KERAS_UPDATES),
-        pytest.param(
-            {
-                "optimizer": keras.optimizers.Adam(
-                    keras.optimizers.schedules.PiecewiseConstantDecay(
-                        [5], [0.01, 0.003]
-                    )
-                ),
-                "learning_rate": None,  # the schedule's
-            },
-            id="schedule",
-        ),
+        pytest.param(_SCHEDULE, id="schedule"),
     ],
 )
 def test_optimizer_updates_equal_keras_fit(digits, optimizer):
