@@ -152,6 +152,28 @@ def test_torch_steps_never_wait_for_the_device(digits, extra):
         assert many.get(op, 0) == few.get(op, 0), op
 
 
+@pytest.mark.only_backend("jax")
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_data_goes_to_the_device_padded_and_compiles_no_copy(
+    device, monkeypatch, caplog
+):
+    import logging
+
+    import jax
+
+    from skmlp._engine import _jax
+
+    monkeypatch.setattr(jax, "default_backend", lambda: device)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((37, 3), np.float32), rng.random((5, 3), np.float32)
+    with jax.log_compiles(True), caplog.at_level(logging.DEBUG, logger="jax"):
+        out = _jax.to_device(a, b, rows=48)
+    expected = np.concatenate([a, b, np.zeros((6, 3), np.float32)])
+    np.testing.assert_array_equal(np.asarray(out), expected)
+    compiled = [r.getMessage() for r in caplog.records]
+    assert not [m for m in compiled if m.startswith("Compiling jit(stage)")]
+
+
 def test_regressor_parity_with_keras_fit(digits):
     X, y = digits
     params = {**SGD_ONE_EPOCH, "learning_rate": 0.001}

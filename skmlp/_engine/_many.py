@@ -63,7 +63,8 @@ def _select(mask, new, old):
 
 def _stack(arrays_per_member):
     return [
-        jnp.asarray(np.stack(values)) for values in zip(*arrays_per_member, strict=True)
+        jax.device_put(np.stack(values))
+        for values in zip(*arrays_per_member, strict=True)
     ]
 
 
@@ -74,15 +75,15 @@ class _Rows:
         self.n = np.array([len(rows) for rows in parts], dtype=np.int32)
         longest = max(int(self.n.max()), 1)
         size = steps_bucket(-(-longest // batch_size)) * batch_size
-        self.rows = jnp.asarray(
+        self.rows = jax.device_put(
             np.stack([np.pad(rows, (0, size - len(rows))) for rows in parts])
         )
 
         def pad(a):
             return np.pad(a, [(0, size - a.shape[0])] + [(0, 0)] * (a.ndim - 1))
 
-        self.Y = jnp.asarray(np.stack([pad(y) for y in ys]))
-        self.W = jnp.asarray(np.stack([pad(w) for w in ws]))
+        self.Y = jax.device_put(np.stack([pad(y) for y in ys]))
+        self.W = jax.device_put(np.stack([pad(w) for w in ws]))
 
 
 def train_many(models, jobs, *, data_ids, verbose: int = 0):
@@ -133,7 +134,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
         )
 
     floatx = program.dtype
-    hyper = jnp.asarray(
+    hyper = jax.device_put(
         np.array(
             [
                 [j["hyper"][name] for name in HYPER_NAMES] + list(j["dropout"])
@@ -167,16 +168,16 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
         if not training.any():
             break
         start = time.perf_counter()
-        n = jnp.asarray(np.where(training, train_rows.n, 0))
+        n = jax.device_put(np.where(training, train_rows.n, 0))
         *carry, sums = run.epoch_many(
             params, state, opt_vars, X_all, train_rows.rows, train_rows.Y,
-            train_rows.W, n, hyper, jnp.asarray(seeds[:, epoch]), shuffle,
+            train_rows.W, n, hyper, jax.device_put(seeds[:, epoch]), shuffle,
         )  # fmt: skip
         sums = np.asarray(sums, dtype=np.float64)
         params, state, opt_vars = carry
         val_sums = None
         if val_rows is not None:
-            val_n = jnp.asarray(np.where(training & has_val, val_rows.n, 0))
+            val_n = jax.device_put(np.where(training & has_val, val_rows.n, 0))
             val_sums = np.asarray(
                 run.evaluate_many(
                     params, state, X_all, val_rows.rows, val_rows.Y, val_rows.W,
@@ -209,7 +210,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
                 elif wait[m] >= patience and epoch > 0:
                     live[m] = False
         if improved.any():
-            mask = jnp.asarray(improved)
+            mask = jax.device_put(improved)
             best = (
                 (params, state)
                 if best is None
@@ -227,7 +228,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
                 flush=True,
             )
     if best is not None:  # EarlyStopping.on_train_end: restore the best weights
-        params, state = _select(jnp.asarray(watch), best, (params, state))
+        params, state = _select(jax.device_put(watch), best, (params, state))
 
     host = jax.device_get((params, state, opt_vars))
     results = []
