@@ -174,6 +174,28 @@ def test_data_goes_to_the_device_padded_and_compiles_no_copy(
     assert not [m for m in compiled if m.startswith("Compiling jit(stage)")]
 
 
+@pytest.mark.only_backend("torch")
+def test_torch_uses_keras_update_where_its_own_does_not_apply():
+    from skmlp._engine import _torch
+
+    params = [keras.Variable(np.zeros((2, 3), "float32"), name="w0")]
+
+    def built(optimizer, variables=params):
+        optimizer.build(variables)
+        return optimizer
+
+    assert _torch.plain_update(built(keras.optimizers.Adam()), params) is not None
+    for optimizer in (
+        keras.optimizers.Adam(clipnorm=1.0),
+        keras.optimizers.Adagrad(),
+        keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)),
+    ):
+        assert _torch.plain_update(built(optimizer), params) is None
+    # Slots that cannot be matched to the variables by name (another Keras).
+    other = [keras.Variable(np.zeros((2, 3), "float32"), name="elsewhere")]
+    assert _torch.plain_update(built(keras.optimizers.Adam(), other), params) is None
+
+
 def test_regressor_parity_with_keras_fit(digits):
     X, y = digits
     params = {**SGD_ONE_EPOCH, "learning_rate": 0.001}

@@ -61,9 +61,11 @@ def plain_update(optimizer, params):
     iterations = optimizer.iterations.value
     learning_rate = optimizer.learning_rate.value
     decay = config.get("weight_decay")
-    step = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind](
-        config, variables, slots
-    )
+    make = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
+    try:
+        step = make(config, variables, slots)
+    except KeyError:  # a Keras release that names its slots otherwise
+        return None
 
     def update(grads):
         lr = learning_rate.to(dtype)
