@@ -634,7 +634,8 @@ class _BaseMLP(BaseEstimator):
         if keras.backend.backend() == "jax":
             from ._engine._jax import enable_persistent_cache
 
-            # Before the initialisers run: they compile too, once per shape.
+            # Before the network is built: the optimizer's zero-filled slots (and
+            # initialisers Keras draws itself) compile too, once per shape.
             enable_persistent_cache()
         model = self._build_network(n_features, n_outputs, output_activation, seed)
         optimizer = _network.make_optimizer(

@@ -77,7 +77,7 @@ def enable_persistent_cache() -> None:
     folder = os.path.join(get_data_home(), "jax-cache")
     jax.config.update("jax_compilation_cache_dir", folder)
     # skmlp's programs compile in well under JAX's default 1 s threshold, and
-    # the many small ones (initialisers, one per weight shape) add up.
+    # the many small ones (the optimizer's slots, one per weight shape) add up.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
