@@ -90,7 +90,12 @@ def draw(initializer, shape: tuple[int, ...]) -> np.ndarray | None:
         return rng.normal(initializer.mean, initializer.stddev, shape)
     if kind is keras.initializers.TruncatedNormal:
         return _truncated_normal(rng, initializer.mean, initializer.stddev, shape)
-    if kind not in _VARIANCE_SCALING or initializer.input_axes is not None:
+    # input_axes/output_axes (newer Keras): custom fans, left to Keras.
+    axes = (
+        getattr(initializer, "input_axes", None),
+        getattr(initializer, "output_axes", None),
+    )
+    if kind not in _VARIANCE_SCALING or axes != (None, None):
         return None
     fan_in, fan_out = (shape[0], shape[0]) if len(shape) == 1 else shape[:2]
     fan = {"fan_in": fan_in, "fan_out": fan_out}.get(
