@@ -6,7 +6,9 @@
 
 Every figure is a median over fresh processes (JAX backend, the persistent
 compilation cache off, so a "fresh" figure includes all compiling), with the
-contenders interleaved. Cases:
+contenders interleaved. Before each timed run the previous run's garbage is
+collected (otherwise a second run may pay the first one's collection, about
+0.15 s for the digits grid). Cases:
 
 - ``search``: the issue's grid, ``GridSearchCV(MLPKerasClassifier(epochs=5),
   {learning_rate: [1e-3, 3e-3], hidden_layer_sizes: [(128,), (256, 256)],
@@ -26,6 +28,7 @@ contenders interleaved. Cases:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -102,6 +105,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
             model_selection.GridSearchCV if contender == "batched" else sk.GridSearchCV
         )
         for _ in range(2):
+            gc.collect()  # not the previous run's garbage: see the docstring
             start = time.perf_counter()
             result = search(estimator, grid, cv=3).fit(X, y)
             times.append(time.perf_counter() - start)
@@ -116,6 +120,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
         epochs = int(arg or 2)
         members = labs.make_estimator(e7, epochs=epochs).estimators
         for _ in range(2):
+            gc.collect()  # not the previous run's garbage: see the docstring
             start = time.perf_counter()
             if contender == "one":
                 members[0][1].fit(X, y)
@@ -140,6 +145,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
         base = MLPKerasClassifier(hidden, epochs=3, dropout=0.0)
         nets = [clone(base).set_params(random_state=i) for i in range(8)]
         for _ in range(2):
+            gc.collect()  # not the previous run's garbage: see the docstring
             start = time.perf_counter()
             if contender == "batched":
                 store, _ = _batch.fit_members(
