@@ -120,8 +120,7 @@ def _truncated_normal(rng, mean, stddev, shape):
 
 
 class _Drawn(keras.initializers.Initializer):
-    """Hands a layer values drawn by ``draw`` while it builds (then replaced
-    by the layer's real initialiser, which its config and clones show)."""
+    """Hands a layer the values ``draw`` made, while it builds."""
 
     def __init__(self, values: np.ndarray):
         self.values = values
@@ -134,7 +133,11 @@ class _Drawn(keras.initializers.Initializer):
 
 
 def _dense(units: int, n_in: int, kernel_initializer, bias_initializer, **kwargs):
-    """A Dense layer whose initial weights ``draw`` makes where it can."""
+    """A Dense layer, built, whose initial weights ``draw`` made where it can.
+
+    Built here so that its own initialisers can be set back at once: its
+    config and clones show them, not the drawn values.
+    """
     kernel = draw(kernel_initializer, (n_in, units))
     bias = draw(bias_initializer, (units,))
     layer = keras.layers.Dense(
@@ -143,7 +146,12 @@ def _dense(units: int, n_in: int, kernel_initializer, bias_initializer, **kwargs
         bias_initializer=bias_initializer if bias is None else _Drawn(bias),
         **kwargs,
     )
-    return layer, (kernel_initializer, bias_initializer)
+    layer.build((None, n_in))
+    layer.kernel_initializer, layer.bias_initializer = (
+        kernel_initializer,
+        bias_initializer,
+    )
+    return layer
 
 
 def _regularizer(l1: float, l2: float):
@@ -201,12 +209,11 @@ def build_mlp(
     activity_reg = (activity_l1, activity_l2)
 
     layers: list = [keras.Input(shape=(n_features,), dtype=dtype, name="pixels")]
-    initializers: dict[str, tuple] = {}  # each Dense layer's own, set back once built
     width = n_features
     for i, (units, act, rate) in enumerate(
         zip(hidden_layer_sizes, activations, dropouts, strict=True), start=1
     ):
-        dense, initializers[f"dense_{i}"] = _dense(
+        dense = _dense(
             units,
             width,
             _initializer(kernel_initializer, layer_seed(i, 0)),
@@ -230,7 +237,7 @@ def build_mlp(
                     float(rate), seed=layer_seed(i, 2), dtype=dtype, name=f"dropout_{i}"
                 )
             )
-    dense, initializers["output"] = _dense(
+    dense = _dense(
         n_outputs,
         width,
         _initializer(kernel_initializer, layer_seed(0, 0)),
@@ -242,11 +249,7 @@ def build_mlp(
         name="output",
     )
     layers.append(dense)
-    model = keras.Sequential(layers, name="mlp")  # built: the weights exist
-    for name, (kernel, bias) in initializers.items():
-        layer = model.get_layer(name)
-        layer.kernel_initializer, layer.bias_initializer = kernel, bias
-    return model
+    return keras.Sequential(layers, name="mlp")
 
 
 def network_dtype(wanted: str | None, X) -> str:

@@ -63,7 +63,7 @@ def plain_update(optimizer, params):
     decay = config.get("weight_decay")
     make = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
     try:
-        step = make(config, variables, slots)
+        step = make(config, variables, slots, iterations)
     except KeyError:  # a Keras release that names its slots otherwise
         return None
 
@@ -73,34 +73,35 @@ def plain_update(optimizer, params):
             keep = 1.0 - decay * lr
             for v in variables:
                 v.mul_(keep)
-        step(grads, lr, (iterations + 1).to(dtype))
+        step(grads, lr)
         iterations.add_(1)
 
     return update
 
 
-def _sgd(config, variables, slots):
+def _sgd(config, variables, slots, iterations):
     momentum, nesterov = config["momentum"], config["nesterov"]
     buffers = slots("momentum") if momentum else None
 
-    def step(grads, lr, t):
+    def step(grads, lr):
         for i, (v, g) in enumerate(zip(variables, grads, strict=True)):
+            change = g * lr
             if buffers is None:
-                v.sub_(g * lr)
+                v.sub_(change)
                 continue
-            m = buffers[i]
-            m.mul_(momentum).sub_(g * lr)
-            v.add_(m * momentum - g * lr if nesterov else m)
+            m = buffers[i].mul_(momentum).sub_(change)
+            v.add_(m * momentum - change if nesterov else m)
 
     return step
 
 
-def _adam(config, variables, slots):
+def _adam(config, variables, slots, iterations):
     beta_1, beta_2, epsilon = config["beta_1"], config["beta_2"], config["epsilon"]
     ms, vs = slots("momentum"), slots("velocity")
     v_hats = slots("velocity_hat") if config["amsgrad"] else None
 
-    def step(grads, lr, t):
+    def step(grads, lr):
+        t = (iterations + 1).to(lr.dtype)
         alpha = lr * torch.sqrt(1 - beta_2**t) / (1 - beta_1**t)
         for i, (var, g) in enumerate(zip(variables, grads, strict=True)):
             m, v = ms[i], vs[i]
@@ -113,14 +114,14 @@ def _adam(config, variables, slots):
     return step
 
 
-def _rmsprop(config, variables, slots):
+def _rmsprop(config, variables, slots, iterations):
     rho, momentum = config["rho"], config["momentum"]
     epsilon, centered = config["epsilon"], config["centered"]
     velocities = slots("velocity")
     momentums = slots("momentum") if momentum > 0 else None
     averages = slots("average_gradient") if centered else None
 
-    def step(grads, lr, t):
+    def step(grads, lr):
         for i, (var, g) in enumerate(zip(variables, grads, strict=True)):
             velocity = velocities[i].lerp_(g * g, 1 - rho)
             if averages is not None:
