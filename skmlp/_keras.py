@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import keras
+import numpy as np
 
 
 def _limit_tensorflow_threads() -> None:
@@ -34,6 +35,21 @@ def _limit_tensorflow_threads() -> None:
         pass
 
 
+def to_numpy(x) -> np.ndarray:
+    """A Keras variable or backend tensor as a NumPy array.
+
+    On TensorFlow, ``keras.ops.convert_to_numpy`` calls ``np.array`` on a
+    tensor whose ``__array__`` predates NumPy 2's ``copy`` argument: a
+    DeprecationWarning at every call. The tensor's own ``numpy()`` makes the
+    same copy without one.
+    """
+    if isinstance(x, keras.Variable):
+        x = x.value
+    if keras.backend.backend() == "tensorflow" and hasattr(x, "numpy"):
+        return np.asarray(x.numpy())
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
 _limit_tensorflow_threads()
 
-__all__ = ["keras"]
+__all__ = ["keras", "to_numpy"]

@@ -33,7 +33,7 @@ from . import _batch, _engine, _network, _params
 from ._constraints import did_you_mean
 from ._engine._predict import activation_name, make_predictor
 from ._engine._program import HYPER_NAMES
-from ._keras import keras
+from ._keras import keras, to_numpy
 from ._validation import (
     InvalidParameterError,
     check_params,
@@ -725,7 +725,7 @@ class _BaseMLP(BaseEstimator):
     def _dense_weights(self, index: int) -> list[np.ndarray]:
         check_is_fitted(self, "model_")
         return [
-            np.array(layer.get_weights()[index])
+            np.array(to_numpy(layer.weights[index]))
             for layer in self.model_.layers
             if isinstance(layer, keras.layers.Dense)
         ]
@@ -1332,10 +1332,8 @@ def _explain_shapes(estimator, X, y) -> None:
 def network_arrays(model) -> dict[str, list[np.ndarray]]:
     """A Keras network's state as plain arrays: its weights, its optimizer's."""
     return {
-        "weights": [np.asarray(keras.ops.convert_to_numpy(v)) for v in model.weights],
-        "optimizer": [
-            np.asarray(keras.ops.convert_to_numpy(v)) for v in model.optimizer.variables
-        ],
+        "weights": [to_numpy(v) for v in model.weights],
+        "optimizer": [to_numpy(v) for v in model.optimizer.variables],
     }
 
 

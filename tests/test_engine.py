@@ -284,6 +284,47 @@ def test_a_new_structure_does_compile(digits):
     assert traced == (keras.backend.backend() != "torch")  # torch runs eagerly
 
 
+@pytest.mark.only_backend("tensorflow")
+def test_trying_many_structures_logs_no_retracing_warning(digits):
+    # TensorFlow keys its "excessive retracing" warning on a function's code,
+    # which every structure's trainer shares: a notebook trying a few sizes
+    # must not be told it retraces too often.
+    import logging
+
+    X, y = digits
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for units in range(40, 47):
+            MLPKerasClassifier(
+                (units,), epochs=1, validation_split=0.1, random_state=0
+            ).fit(X, y)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.only_backend("tensorflow")
+def test_fit_predict_and_pickle_warn_nothing_about_numpy(digits):
+    # keras.ops.convert_to_numpy on TensorFlow warns (NumPy 2's copy
+    # argument) at every call; skmlp reads tensors without it. (On JAX and
+    # torch, Keras' own optimizer.get_config still warns.)
+    import pickle
+
+    X, y = digits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = MLPKerasClassifier(
+            (16,), epochs=2, validation_split=0.2, early_stopping=True, random_state=0
+        ).fit(X, y)
+        pickle.loads(pickle.dumps(clf)).predict_proba(X[:5])
+        assert clf.coefs_[0].shape == (X.shape[1], 16)
+    assert not [w for w in caught if "__array__" in str(w.message)]
+
+
 def test_fit_is_idempotent_and_touches_no_global_generator(digits):
     X, y = digits
     random.seed(11)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._keras import keras
+from .._keras import keras, to_numpy
 from ._program import HYPER_NAMES, Program
 
 __all__ = [
@@ -159,10 +159,7 @@ def _read(model):
 
 def snapshot(model) -> tuple:
     """Copies of a model's weights and optimizer state, for ``restore``."""
-    return tuple(
-        [np.array(keras.ops.convert_to_numpy(v)) for v in values]
-        for values in _read(model)
-    )
+    return tuple([np.array(to_numpy(v)) for v in values] for values in _read(model))
 
 
 def restore(model, saved: tuple) -> None:

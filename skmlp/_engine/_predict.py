@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .._keras import keras
+from .._keras import keras, to_numpy
 from . import on_accelerator
 
 
@@ -78,7 +78,7 @@ def _host_values(variables) -> dict[int, np.ndarray]:
 
         values = jax.device_get(values)
     else:
-        values = [keras.ops.convert_to_numpy(a) for a in values]
+        values = [to_numpy(a) for a in values]
     return {
         id(v): np.asarray(a, np.float64) for v, a in zip(variables, values, strict=True)
     }

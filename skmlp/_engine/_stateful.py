@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from .._keras import keras
+from .._keras import keras, to_numpy
 from ._program import Program
 
 _pools: dict[tuple[type, str], list] = {}
@@ -67,7 +67,7 @@ class Trainer:
 
     def read(self):
         return tuple(
-            [keras.ops.convert_to_numpy(v.value) for v in variables]
+            [to_numpy(v) for v in variables]
             for variables in (self.params, self.state, self.optimizer.variables)
         )
 
@@ -107,11 +107,11 @@ class Session:
         sums = self.trainer.epoch(self.data, self.hyper, seed, shuffle)
         if self.snapshot_every_epoch:
             self.snapshot = self.trainer.read()
-        return np.asarray(keras.ops.convert_to_numpy(sums), dtype=np.float64)
+        return to_numpy(sums).astype(np.float64)
 
     def evaluate(self) -> np.ndarray:
         sums = self.trainer.evaluate(self.val, self.hyper)
-        return np.asarray(keras.ops.convert_to_numpy(sums), dtype=np.float64)
+        return to_numpy(sums).astype(np.float64)
 
     def get(self):
         if self.trainer is not None:
@@ -120,8 +120,7 @@ class Session:
 
     def set(self, params, state, opt_vars):
         self.weights = tuple(
-            [keras.ops.convert_to_numpy(v) for v in values]
-            for values in (params, state, opt_vars)
+            [to_numpy(v) for v in values] for values in (params, state, opt_vars)
         )
         if self.trainer is not None:
             self.trainer.load(*self.weights)

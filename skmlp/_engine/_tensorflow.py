@@ -30,26 +30,33 @@ class Trainer(_stateful.Trainer):
         ]
         # No AutoGraph: the loops are written as tf.while_loop, and converting
         # the Python code (Keras' ops, the loss, the optimizer) cost 1.5 s of
-        # a fresh process's first fit.
-        self._epoch_fn = tf.function(
-            self._epoch,
-            input_signature=[
-                *data,
-                tf.TensorSpec([2], "int64"),
-                tf.TensorSpec([], "bool"),
-            ],
-            autograph=False,
-        )
-        self._evaluate_fn = tf.function(
-            self._evaluate, input_signature=data, autograph=False
-        )
+        # a fresh process's first fit. Called as concrete functions: through
+        # tf.function, TensorFlow counts every trainer's first trace as a
+        # retrace of one function (they share their code) and warns about
+        # "excessive retracing" once a notebook has tried five structures.
+        self._signatures = {
+            "epoch": [*data, tf.TensorSpec([2], "int64"), tf.TensorSpec([], "bool")],
+            "evaluate": data,
+        }
+        self._concrete = {}
+
+    def _function(self, name):
+        """The traced ``_epoch`` or ``_evaluate``, traced at its first use."""
+        if name not in self._concrete:
+            function = tf.function(
+                getattr(self, "_" + name),
+                input_signature=self._signatures[name],
+                autograph=False,
+            )
+            self._concrete[name] = function.get_concrete_function()
+        return self._concrete[name]
 
     def epoch(self, data, hyper, seed, shuffle):
         seed = tf.constant(seed.astype(np.int64))
-        return self._epoch_fn(*data, hyper, seed, tf.constant(shuffle))
+        return self._function("epoch")(*data, hyper, seed, tf.constant(shuffle))
 
     def evaluate(self, data, hyper):
-        return self._evaluate_fn(*data, hyper)
+        return self._function("evaluate")(*data, hyper)
 
     def _epoch(self, X, Y, W, hyper_vec, seed, shuffle):
         TRACES["epoch"] += 1
