@@ -114,21 +114,25 @@ class Program:
 
     # -- the forward pass ---------------------------------------------------
 
-    def forward(self, params, state, x, hyper, *, training, mask=None, dropout=None):
+    def forward(
+        self, params, state, x, hyper, *, training, mask=None, dropout=None, affine=None
+    ):
         """Outputs, new BatchNormalization state and the activity penalty.
 
         ``hyper`` is a ``Hyper`` of backend tensors. ``mask`` (float, 1 for
         real rows) keeps the rows that pad a batch to its compiled size out
         of the batch statistics; ``dropout(x, rate, i)`` is the backend's
-        dropout of hidden layer ``i``.
+        dropout of hidden layer ``i``; ``affine(h, kernel, bias)`` a Dense
+        layer's ``h @ kernel + bias`` where the backend has a faster one.
         """
+        affine = affine or _affine
         params = list(params)
         new_state, activity = [], 0.0
         n_real = None if mask is None else ops.sum(mask)
         h = x
         for i in range(len(self.hidden)):
             kernel, bias = params.pop(0), params.pop(0)
-            h = ops.matmul(h, kernel) + bias
+            h = affine(h, kernel, bias)
             if self.activity_penalty:
                 # Keras adds the Dense output's activity penalty divided by
                 # the number of rows in the batch.
@@ -154,9 +158,7 @@ class Program:
             if training and self.dropout_layers[i]:
                 h = dropout(h, hyper.dropout[i], i)
         kernel, bias = params
-        out = keras.activations.get(self.output_activation)(
-            ops.matmul(h, kernel) + bias
-        )
+        out = keras.activations.get(self.output_activation)(affine(h, kernel, bias))
         return out, new_state, activity
 
     def weight_penalty_value(self, params, hyper):
@@ -205,6 +207,10 @@ class Program:
     @property
     def has_accuracy(self) -> bool:
         return self.target != "regression"
+
+
+def _affine(h, kernel, bias):
+    return ops.matmul(h, kernel) + bias
 
 
 def _rows(h):

@@ -16,6 +16,7 @@ the Keras optimizer's own variables, with Keras' formulas; the others use
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._keras import keras
@@ -35,13 +36,15 @@ _GENERIC_OFF = {
 
 
 def plain_update(optimizer, params):
-    """``update(grads)``: the Keras optimizer's step in torch operations.
+    """The Keras optimizer's step in torch operations, on all variables at once.
 
     None where Keras' own ``optimizer.apply`` must run: another optimizer or
     a subclass, a learning-rate schedule, clipping, EMA, loss scaling or
-    gradient accumulation. The variables are the optimizer's own, updated in
-    place, so its state is Keras' state (warm starts, ``save``, callbacks
-    that change the learning rate all see it).
+    gradient accumulation. During an epoch the weights and the optimizer's
+    slots live in one flat buffer each, so a step is a handful of operations
+    whatever the number of layers (one kernel launch each on a GPU); between
+    epochs they are the Keras variables' again, so warm starts, ``save`` and
+    callbacks that change the learning rate all see Keras' state.
     """
     cls, config = type(optimizer), optimizer.get_config()
     kind = cls.__name__ if cls.__module__.startswith("keras.") else None
@@ -51,91 +54,122 @@ def plain_update(optimizer, params):
         return None
     if not isinstance(optimizer.learning_rate, keras.Variable):
         return None
-    by_name = {v.name: v.value for v in optimizer.variables}
-
-    def slots(name):
-        return [by_name[f"{p.name}_{name}"] for p in params]
-
-    variables = [p.value for p in params]
-    dtype = variables[0].dtype
-    iterations = optimizer.iterations.value
-    learning_rate = optimizer.learning_rate.value
-    decay = config.get("weight_decay")
-    make = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
+    by_name = {v.name: v for v in optimizer.variables}
+    rule = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
     try:
-        step = make(config, variables, slots, iterations)
+        slot_names, step = rule(config)
+        slots = [[by_name[f"{p.name}_{name}"] for p in params] for name in slot_names]
     except KeyError:  # a Keras release that names its slots otherwise
         return None
-
-    def update(grads):
-        lr = learning_rate.to(dtype)
-        if decay:  # Keras decays every variable before the update
-            keep = 1.0 - decay * lr
-            for v in variables:
-                v.mul_(keep)
-        step(grads, lr)
-        iterations.add_(1)
-
-    return update
+    return _FlatUpdate(optimizer, params, slots, step, config.get("weight_decay"))
 
 
-def _sgd(config, variables, slots, iterations):
+class _FlatUpdate:
+    """``begin`` an epoch (the weights to differentiate), ``step``, ``end``."""
+
+    def __init__(self, optimizer, params, slots, step, decay):
+        self.optimizer, self.step_rule, self.decay = optimizer, step, decay
+        self.groups = [params, *slots]  # Keras variables, one list per buffer
+        self.sizes = [int(np.prod(p.shape)) for p in params]
+        self.shapes = [tuple(p.shape) for p in params]
+
+    @torch.no_grad()
+    def begin(self, n_steps: int) -> list:
+        self.flat = [
+            torch.cat([v.value.reshape(-1) for v in group]) for group in self.groups
+        ]
+        dtype = self.flat[0].dtype
+        lr = self.optimizer.learning_rate.value.to(dtype)
+        # Keras counts steps from 1; one tensor of the epoch's step numbers.
+        iterations = self.optimizer.iterations.value.to(dtype)
+        self.t = iterations + torch.arange(
+            1, n_steps + 1, dtype=dtype, device=lr.device
+        )
+        self.lr = lr
+        self.keep = 1.0 - self.decay * lr if self.decay else None
+        self.n_steps = 0
+        return [
+            part.view(shape).detach().requires_grad_()
+            for part, shape in zip(
+                self.flat[0].split(self.sizes), self.shapes, strict=True
+            )
+        ]
+
+    @torch.no_grad()
+    def step(self, grads) -> None:
+        g = torch.cat([grad.reshape(-1) for grad in grads])
+        if self.keep is not None:  # Keras decays the weights before the update
+            self.flat[0].mul_(self.keep)
+        self.step_rule(g, self.lr, self.t[self.n_steps], *self.flat)
+        self.n_steps += 1
+
+    @torch.no_grad()
+    def end(self) -> None:
+        for group, flat in zip(self.groups, self.flat, strict=True):
+            for variable, part in zip(group, flat.split(self.sizes), strict=True):
+                variable.value.copy_(part.view(variable.shape))
+        self.optimizer.iterations.value.add_(self.n_steps)
+        del self.flat
+
+
+# Each rule: the slot names it keeps (Keras' names), and the step on flat
+# buffers: ``step(g, lr, t, weights, *slots)``, in Keras' formulas.
+
+
+def _sgd(config):
     momentum, nesterov = config["momentum"], config["nesterov"]
-    buffers = slots("momentum") if momentum else None
 
-    def step(grads, lr):
-        for i, (v, g) in enumerate(zip(variables, grads, strict=True)):
-            change = g * lr
-            if buffers is None:
-                v.sub_(change)
-                continue
-            m = buffers[i].mul_(momentum).sub_(change)
-            v.add_(m * momentum - change if nesterov else m)
+    def step(g, lr, t, w, m=None):
+        change = g * lr
+        if m is None:
+            w.sub_(change)
+            return
+        m.mul_(momentum).sub_(change)
+        w.add_(m * momentum - change if nesterov else m)
 
-    return step
+    return (["momentum"] if momentum else []), step
 
 
-def _adam(config, variables, slots, iterations):
+def _adam(config):
     beta_1, beta_2, epsilon = config["beta_1"], config["beta_2"], config["epsilon"]
-    ms, vs = slots("momentum"), slots("velocity")
-    v_hats = slots("velocity_hat") if config["amsgrad"] else None
 
-    def step(grads, lr):
-        t = (iterations + 1).to(lr.dtype)
+    def step(g, lr, t, w, m, v, v_hat=None):
         alpha = lr * torch.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        for i, (var, g) in enumerate(zip(variables, grads, strict=True)):
-            m, v = ms[i], vs[i]
-            m.lerp_(g, 1 - beta_1)
-            v.lerp_(g * g, 1 - beta_2)
-            if v_hats is not None:
-                v = torch.maximum(v_hats[i], v, out=v_hats[i])
-            var.sub_(m * alpha / (v.sqrt() + epsilon))
+        m.lerp_(g, 1 - beta_1)
+        v.lerp_(g * g, 1 - beta_2)
+        if v_hat is not None:
+            v = torch.maximum(v_hat, v, out=v_hat)
+        w.sub_(m * alpha / (v.sqrt() + epsilon))
 
-    return step
+    names = ["momentum", "velocity"] + (["velocity_hat"] if config["amsgrad"] else [])
+    return names, step
 
 
-def _rmsprop(config, variables, slots, iterations):
+def _rmsprop(config):
     rho, momentum = config["rho"], config["momentum"]
     epsilon, centered = config["epsilon"], config["centered"]
-    velocities = slots("velocity")
-    momentums = slots("momentum") if momentum > 0 else None
-    averages = slots("average_gradient") if centered else None
 
-    def step(grads, lr):
-        for i, (var, g) in enumerate(zip(variables, grads, strict=True)):
-            velocity = velocities[i].lerp_(g * g, 1 - rho)
-            if averages is not None:
-                average = averages[i].lerp_(g, 1 - rho)
-                denominator = velocity - average * average + epsilon
-            else:
-                denominator = velocity + epsilon
-            increment = lr * g / denominator.sqrt()
-            if momentums is not None:
-                var.sub_(momentums[i].mul_(momentum).add_(increment))
-            else:
-                var.sub_(increment)
+    def step(g, lr, t, w, velocity, *rest):
+        m = rest[0] if momentum > 0 else None
+        velocity.lerp_(g * g, 1 - rho)
+        if centered:
+            average = rest[-1].lerp_(g, 1 - rho)
+            denominator = velocity - average * average + epsilon
+        else:
+            denominator = velocity + epsilon
+        increment = lr * g / denominator.sqrt()
+        w.sub_(increment if m is None else m.mul_(momentum).add_(increment))
 
-    return step
+    names = ["velocity"]
+    names += ["momentum"] if momentum > 0 else []
+    names += ["average_gradient"] if centered else []
+    return names, step
+
+
+def _affine(h, kernel, bias):
+    # One fused call, not Keras' matmul and add (each with its own dtype
+    # checks): about 14 us less per layer and step on a CPU.
+    return torch.addmm(bias, h, kernel)
 
 
 class Trainer(_stateful.Trainer):
@@ -159,36 +193,46 @@ class Trainer(_stateful.Trainer):
             noise = torch.rand(h.shape, generator=generator, device=h.device)
             return torch.where(noise >= rate, h / (1.0 - rate), 0.0)
 
-        params = [v.value for v in self.params]
+        update = self.update
+        if update is not None:
+            params = update.begin(-(-n // b))
+        else:
+            params = [v.value for v in self.params]
         # Sums stay on the device: a Python number turned into a device tensor
         # at each step would wait for the GPU every step.
-        loss_sum = hits_sum = weight_sum = torch.zeros(
-            (), dtype=X.dtype, device=X.device
-        )
+        loss_sum = hits_sum = torch.zeros((), dtype=X.dtype, device=X.device)
         for start in range(0, n, b):
             idx = order[start : start + b]
             xb, yb, wb = X[idx], Y[idx], W[idx]
             state = [v.value for v in self.state]
             out, new_state, activity = program.forward(
-                params, state, xb, hyper, training=True, dropout=dropout
+                params,
+                state,
+                xb,
+                hyper,
+                training=True,
+                dropout=dropout,
+                affine=_affine,
             )
             count = xb.shape[0]
             data_loss = torch.sum(program.per_sample_loss(yb, out) * wb) / count
             loss = data_loss + activity + program.weight_penalty_value(params, hyper)
             grads = torch.autograd.grad(loss, params)
             with torch.no_grad():
-                if self.update is not None:
-                    self.update(grads)
+                if update is not None:
+                    update.step(grads)
                 else:
                     self.optimizer.apply(list(grads), self.params)
                 for variable, value in zip(self.state, new_state, strict=True):
                     variable.assign(value)
                 loss_sum = loss_sum + loss * count
-                weight_sum = weight_sum + torch.sum(wb)
                 if program.has_accuracy:
                     hits_sum = hits_sum + torch.sum(program.correct(yb, out) * wb)
+        if update is not None:
+            update.end()
         count = torch.full((), n, dtype=X.dtype, device=X.device)
-        return torch.stack([loss_sum, count, hits_sum, weight_sum])
+        # Every row is visited once an epoch.
+        return torch.stack([loss_sum, count, hits_sum, torch.sum(W)])
 
     @torch.no_grad()
     def evaluate(self, data, hyper_vec):
@@ -204,7 +248,9 @@ class Trainer(_stateful.Trainer):
                 Y[start : start + b],
                 W[start : start + b],
             )
-            out, _, activity = program.forward(params, state, xb, hyper, training=False)
+            out, _, activity = program.forward(
+                params, state, xb, hyper, training=False, affine=_affine
+            )
             loss_sum = loss_sum + (
                 torch.sum(program.per_sample_loss(yb, out) * wb)
                 + activity * xb.shape[0]
