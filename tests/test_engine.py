@@ -92,7 +92,8 @@ def test_optimizer_updates_equal_keras_fit(digits, optimizer):
     # On torch the engine writes the common optimizers' updates itself
     # (_torch.plain_update); clipping, Adagrad and schedules take Keras' own.
     X, y = digits
-    params = {**SGD_ONE_EPOCH, "learning_rate": 0.01, **optimizer}
+    # Two epochs: the step count carries over from one to the next.
+    params = {**SGD_ONE_EPOCH, "epochs": 2, "learning_rate": 0.01, **optimizer}
     engine = MLPKerasClassifier(**params).fit(X, y)
     keras_fit = MLPKerasClassifier(engine="keras", **params).fit(X, y)
     assert _max_weight_difference(engine, keras_fit) < 1e-5
