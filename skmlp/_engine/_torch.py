@@ -9,9 +9,11 @@ On a GPU an eager step is fast only if it never waits for the device: any
 Python number turned into a device tensor, or a device number read back, is
 such a wait. Keras' torch optimizers do both at every step (``ops.cast`` of
 ``beta_1``, the iteration count, SGD's ``alpha=-learning_rate``), so the
-common optimizers' updates are written here once more, in torch operations on
-the Keras optimizer's own variables, with Keras' formulas; the others use
-``optimizer.apply``.
+common optimizers' updates are written here once more, in torch operations
+with Keras' formulas, on flat copies of the weights and of the Keras
+optimizer's own variables that are written back at each epoch's end (few
+operations per step: on a GPU the step's cost is their number); the others
+use ``optimizer.apply``.
 """
 
 from __future__ import annotations
