@@ -59,18 +59,21 @@ def plain_update(optimizer, params):
     by_name = {v.name: v for v in optimizer.variables}
     rule = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
     try:
-        slot_names, step = rule(config)
+        slot_names, rates, step = rule(config)
         slots = [[by_name[f"{p.name}_{name}"] for p in params] for name in slot_names]
     except KeyError:  # a Keras release that names its slots otherwise
         return None
-    return _FlatUpdate(optimizer, params, slots, step, config.get("weight_decay"))
+    return _FlatUpdate(
+        optimizer, params, slots, rates, step, config.get("weight_decay")
+    )
 
 
 class _FlatUpdate:
     """``begin`` an epoch (the weights to differentiate), ``step``, ``end``."""
 
-    def __init__(self, optimizer, params, slots, step, decay):
-        self.optimizer, self.step_rule, self.decay = optimizer, step, decay
+    def __init__(self, optimizer, params, slots, rates, step, decay):
+        self.optimizer, self.decay = optimizer, decay
+        self.rates_rule, self.step_rule = rates, step
         self.groups = [params, *slots]  # Keras variables, one list per buffer
         self.sizes = [int(np.prod(p.shape)) for p in params]
         self.shapes = [tuple(p.shape) for p in params]
@@ -82,12 +85,13 @@ class _FlatUpdate:
         ]
         dtype = self.flat[0].dtype
         lr = self.optimizer.learning_rate.value.to(dtype)
-        # Keras counts steps from 1; one tensor of the epoch's step numbers.
-        iterations = self.optimizer.iterations.value.to(dtype)
-        self.t = iterations + torch.arange(
+        # Keras counts steps from 1. The learning rate is constant within an
+        # epoch, so each step's rate (Adam's bias-corrected one) is computed
+        # here for the whole epoch, not at every step.
+        t = self.optimizer.iterations.value.to(dtype) + torch.arange(
             1, n_steps + 1, dtype=dtype, device=lr.device
         )
-        self.lr = lr
+        self.rates = self.rates_rule(lr, t)
         self.keep = 1.0 - self.decay * lr if self.decay else None
         self.n_steps = 0
         return [
@@ -102,7 +106,7 @@ class _FlatUpdate:
         g = torch.cat([grad.reshape(-1) for grad in grads])
         if self.keep is not None:  # Keras decays the weights before the update
             self.flat[0].mul_(self.keep)
-        self.step_rule(g, self.lr, self.t[self.n_steps], *self.flat)
+        self.step_rule(g, self.rates[self.n_steps], *self.flat)
         self.n_steps += 1
 
     @torch.no_grad()
@@ -114,14 +118,19 @@ class _FlatUpdate:
         del self.flat
 
 
-# Each rule: the slot names it keeps (Keras' names), and the step on flat
-# buffers: ``step(g, lr, t, weights, *slots)``, in Keras' formulas.
+# Each rule, in Keras' formulas: the slot names it keeps (Keras' names),
+# ``rates(lr, t)``: each step's rate from the learning rate and the step
+# numbers, and ``step(g, rate, weights, *slots)`` on the flat buffers.
+
+
+def _constant_rate(lr, t):
+    return lr.expand(t.shape)
 
 
 def _sgd(config):
     momentum, nesterov = config["momentum"], config["nesterov"]
 
-    def step(g, lr, t, w, m=None):
+    def step(g, lr, w, m=None):
         change = g * lr
         if m is None:
             w.sub_(change)
@@ -129,14 +138,16 @@ def _sgd(config):
         m.mul_(momentum).sub_(change)
         w.add_(m * momentum - change if nesterov else m)
 
-    return (["momentum"] if momentum else []), step
+    return (["momentum"] if momentum else []), _constant_rate, step
 
 
 def _adam(config):
     beta_1, beta_2, epsilon = config["beta_1"], config["beta_2"], config["epsilon"]
 
-    def step(g, lr, t, w, m, v, v_hat=None):
-        alpha = lr * torch.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    def rates(lr, t):
+        return lr * torch.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+
+    def step(g, alpha, w, m, v, v_hat=None):
         m.lerp_(g, 1 - beta_1)
         v.lerp_(g * g, 1 - beta_2)
         if v_hat is not None:
@@ -144,14 +155,14 @@ def _adam(config):
         w.sub_(m * alpha / (v.sqrt() + epsilon))
 
     names = ["momentum", "velocity"] + (["velocity_hat"] if config["amsgrad"] else [])
-    return names, step
+    return names, rates, step
 
 
 def _rmsprop(config):
     rho, momentum = config["rho"], config["momentum"]
     epsilon, centered = config["epsilon"], config["centered"]
 
-    def step(g, lr, t, w, velocity, *rest):
+    def step(g, lr, w, velocity, *rest):
         m = rest[0] if momentum > 0 else None
         velocity.lerp_(g * g, 1 - rho)
         if centered:
@@ -165,7 +176,7 @@ def _rmsprop(config):
     names = ["velocity"]
     names += ["momentum"] if momentum > 0 else []
     names += ["average_gradient"] if centered else []
-    return names, step
+    return names, _constant_rate, step
 
 
 def _affine(h, kernel, bias):
