@@ -1312,6 +1312,14 @@ def _explain_shapes(estimator, X, y) -> None:
             f"sample. Flatten images first: skmlp.datasets.to_features(X) (which also "
             f"scales 0-255 pixels to [0, 1]) or X.reshape(len(X), -1)."
         )
+    text = _non_numeric_columns(X)
+    if text:
+        raise ValueError(
+            f"X has non-numeric columns {text[:5]}: the network takes numbers. "
+            f"Encode them in a pipeline, for example make_pipeline("
+            f"make_column_transformer((OneHotEncoder(), {text[:5]}), "
+            f"remainder=StandardScaler()), {type(estimator).__name__}())."
+        )
     y_shape = getattr(y, "shape", None)
     if (
         isinstance(estimator, ClassifierMixin)
@@ -1327,6 +1335,20 @@ def _explain_shapes(estimator, X, y) -> None:
             f"loss='categorical_crossentropy', as the labs train. Otherwise pass "
             f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
         )
+
+
+def _non_numeric_columns(X) -> list:
+    """A DataFrame's columns that are neither numbers nor booleans."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):  # not a pandas DataFrame
+        return []
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return [
+        name
+        for name, dtype in dtypes.items()
+        if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))
+    ]
 
 
 def network_arrays(model) -> dict[str, list[np.ndarray]]:

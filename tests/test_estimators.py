@@ -457,6 +457,12 @@ def test_the_labs_common_slips_name_their_fix(digits):
     # A 2-D y that is neither labels nor indicators still names the fix.
     with pytest.raises(ValueError, match=r"y.argmax\(axis=1\)"):
         MLPKerasClassifier(**FAST).fit(X, one_hot * 2.5)
+    # A DataFrame with a text column: told which, and how to encode it.
+    frame = pd.DataFrame({"size": X[:, 0], "colour": np.where(y % 2, "red", "blue")})
+    with pytest.raises(ValueError, match=r"non-numeric columns \['colour'\].*OneHot"):
+        MLPKerasClassifier(**FAST).fit(frame, y)
+    frame["colour"] = frame["colour"] == "red"  # booleans are numbers
+    assert MLPKerasClassifier(**FAST).fit(frame, y).n_features_in_ == 2
     # Raw 0-255 "pixels" with a large SGD step: stuck at chance, and told why.
     raw = X * 255.0
     clf = MLPKerasClassifier(
