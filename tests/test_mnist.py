@@ -98,7 +98,7 @@ def mirror(mnist_dir):
             if kind == "corrupt":
                 content = bytearray(gzip.decompress(body))
                 content[-1] ^= 0xFF
-                body = gzip.compress(bytes(content))
+                body = gzip.compress(bytes(content), compresslevel=1)  # fast
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
