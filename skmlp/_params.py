@@ -121,6 +121,13 @@ class Parameter:
     keras: str  # where it goes in Keras
     flag: Flag | None = None
     classifier_only: bool = False
+    # Read when a fit builds the network (pickle and skmlp.load rebuild it
+    # from the values it was built with), and what a continued fit
+    # (warm_start, partial_fit) does with a value changed since: "refused"
+    # (the network's structure and optimizer), "engine" (honoured by skmlp's
+    # engine, refused where Keras' fit trains the built layers), "assigned"
+    # (set on the optimizer), "unused" (initialisers). "": read at every fit.
+    built: str = ""
 
 
 _NON_NEGATIVE = (Interval(numbers.Real, 0, None),)
@@ -140,6 +147,7 @@ def _penalty(kind: str, norm: str, where: str) -> Parameter:
         Flag(f"--{kind}-{norm}", f"{norm.upper()} penalty on {where}", 0.0, "number")
         if kind == "kernel"
         else None,
+        built="engine",
     )
 
 
@@ -152,6 +160,7 @@ PARAMETERS = (
         gives the simple perceptron (logistic / linear regression).""",
         "one `Dense(units)` per entry",
         Flag("--hidden", "units per hidden layer: 128,128", "128,128"),
+        built="refused",
     ),
     Parameter(
         "activation",
@@ -161,6 +170,7 @@ PARAMETERS = (
         'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...""",
         "`Activation(name)` after each hidden `Dense`",
         Flag("--activation", "relu, elu, sigmoid, tanh, ...", "relu"),
+        built="refused",
     ),
     Parameter(
         "kernel_initializer",
@@ -172,6 +182,7 @@ PARAMETERS = (
         from their formulas (the same weights on every backend).""",
         "`Dense(kernel_initializer=...)`",
         Flag("--initializer", "kernel initializer", "glorot_uniform"),
+        built="unused",
     ),
     Parameter(
         "bias_initializer",
@@ -179,6 +190,7 @@ PARAMETERS = (
         """str or keras Initializer, default="zeros"
         Initialiser of every ``Dense`` layer's biases (Keras' default).""",
         "`Dense(bias_initializer=...)`",
+        built="unused",
     ),
     Parameter(
         "dropout",
@@ -187,6 +199,7 @@ PARAMETERS = (
         Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).""",
         "`Dropout(rate)` after each hidden activation",
         Flag("--dropout", "dropout rate after each hidden layer", 0.0, "number"),
+        built="engine",
     ),
     Parameter(
         "batch_normalization",
@@ -198,6 +211,7 @@ PARAMETERS = (
         Flag(
             "--batch-norm", "batch normalisation before each activation", kind="switch"
         ),
+        built="refused",
     ),
     _penalty("kernel", "l1", "the weights of every ``Dense`` layer"),
     _penalty("kernel", "l2", "the weights of every ``Dense`` layer"),
@@ -219,6 +233,7 @@ PARAMETERS = (
         ``optimizer__nesterov=True`` or ``optimizer__beta_1=0.95``.""",
         "a new optimizer at each fit; `optimizer__<arg>` to its constructor",
         Flag("--optimizer", "adam, sgd, rmsprop, ...", "adam"),
+        built="refused",
     ),
     Parameter(
         "learning_rate",
@@ -227,6 +242,7 @@ PARAMETERS = (
         None keeps the optimizer's Keras default (SGD 0.01, Adam 0.001).""",
         "the optimizer's `learning_rate`",
         Flag("--learning-rate", "default: the optimizer's own", kind="number"),
+        built="assigned",
     ),
     Parameter(
         "momentum",
@@ -235,6 +251,7 @@ PARAMETERS = (
         Momentum of 'sgd' and 'rmsprop'.""",
         "`SGD(momentum=...)`, `RMSprop(momentum=...)`",
         Flag("--momentum", "for sgd and rmsprop", 0.0, "number", several=False),
+        built="refused",
     ),
     Parameter(
         "loss",
@@ -242,6 +259,7 @@ PARAMETERS = (
         """str or keras Loss, default=None
         None chooses from the target (see the class description).""",
         "`compile(loss=...)`",
+        built="refused",
     ),
     Parameter(
         "metrics",
@@ -250,6 +268,7 @@ PARAMETERS = (
         Keras metrics recorded in ``history_``; None means ['accuracy'] for
         the classifier and none for the regressor.""",
         "`compile(metrics=...)`",
+        built="engine",
     ),
     Parameter(
         "batch_size",
@@ -341,13 +360,18 @@ PARAMETERS = (
         """bool, default=False
         Run Keras step by step in Python (for debugging; much slower).""",
         "`compile(run_eagerly=...)`",
+        built="engine",
     ),
     Parameter(
         "warm_start",
         (Boolean(),),
         """bool, default=False
         Let ``fit`` continue training the current network instead of
-        starting afresh.""",
+        starting afresh. A continued fit (and ``partial_fit``) keeps the
+        network as built: after a change to ``hidden_layer_sizes``,
+        ``activation``, ``batch_normalization``, ``optimizer`` or its
+        arguments, ``momentum``, ``loss`` or ``dtype`` it raises; a new
+        ``learning_rate``, ``dropout`` or L1/L2 strength applies to it.""",
         "keep the weights and optimizer state between fits",
     ),
     Parameter(
@@ -396,6 +420,7 @@ PARAMETERS = (
         ``engine="keras"`` only. "auto" takes up to 256 (32 on JAX and with
         ``verbose=1``; always 1 on torch, which allows no more).""",
         '`compile(steps_per_execution=...)` (`engine="keras"`)',
+        built="engine",
     ),
     Parameter(
         "jit_compile",
@@ -404,6 +429,7 @@ PARAMETERS = (
         XLA compilation, as Keras' ``compile(jit_compile=...)``, for
         ``engine="keras"`` only.""",
         '`compile(jit_compile=...)` (`engine="keras"`)',
+        built="engine",
     ),
     Parameter(
         "dtype",
@@ -418,6 +444,7 @@ PARAMETERS = (
         (``jax.config.update("jax_enable_x64", True)``): without it "float64"
         is refused and "input" trains in float32.""",
         "every layer's `dtype=` (a dtype policy)",
+        built="refused",
     ),
     Parameter(
         "engine",
@@ -463,6 +490,7 @@ CLASSIFIER_CONSTRAINTS = {
 }
 KERAS = {p.name: p.keras for p in PARAMETERS}
 FLAGS = {p.name: p.flag for p in PARAMETERS if p.flag is not None}
+BUILT = {p.name: p.built for p in PARAMETERS if p.built}
 
 
 ATTRIBUTES_DOC = """

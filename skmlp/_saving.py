@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine._predict import make_predictor
 from ._files import atomic_path
 from ._keras import keras
-from .estimators import MLPKerasClassifier, MLPKerasRegressor, network_arrays
+from .estimators import MLPKerasClassifier, MLPKerasRegressor, _same, network_arrays
 
 _CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
 # 2: the network as arrays (network.npz); 1: as a .keras file (still read).
@@ -125,13 +125,19 @@ def save_estimator(estimator, path) -> None:
     from . import __version__
 
     check_is_fitted(estimator, "model_")
+    params = estimator.get_params(deep=False)
+    built = estimator.__dict__.get("_built_with", {})
     meta = {
         "format": _FORMAT,
         "skmlp_version": __version__,
         "class": type(estimator).__name__,
-        "params": {
+        "params": {name: _encode_param(name, value) for name, value in params.items()},
+        # The values the network was built from, where set_params has changed
+        # them since: load() rebuilds the trained network, not another.
+        "built": {
             name: _encode_param(name, value)
-            for name, value in estimator.get_params(deep=False).items()
+            for name, value in built.items()
+            if name not in params or not _same(value, params[name])
         },
         "fitted": {
             name: getattr(estimator, name)
@@ -234,6 +240,9 @@ def load(path: str | os.PathLike):
             raise ValueError(f"{path}: network.npz is not valid ({exc}).") from None
     try:
         params = {name: _decode_param(value) for name, value in meta["params"].items()}
+        built = {
+            name: _decode_param(value) for name, value in meta.get("built", {}).items()
+        }
         fitted, arrays = dict(meta["fitted"]), dict(meta["arrays"])
         cls = _CLASSES[meta["class"]]
         unknown = (set(fitted) - set(cls._SAVED_STATE)) | (
@@ -242,6 +251,7 @@ def load(path: str | os.PathLike):
         if unknown:
             raise ValueError(f"unknown fitted attributes {sorted(unknown)}")
         estimator = cls(**params)
+        estimator._built_with = {**estimator._network_params(), **built}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(
             f"{path}: malformed or invalid estimator.json ({exc})."
@@ -253,6 +263,7 @@ def load(path: str | os.PathLike):
     if model is None:
         try:
             estimator._check_params()
+            estimator._as_built()._check_params()
             _check_kernels(estimator, weights, path)
             model = estimator._rebuild_network(weights)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -273,7 +284,8 @@ def _check_kernels(estimator, arrays: dict, path) -> None:
     from ._validation import layer_sizes
 
     units = estimator._output[0]
-    widths = (estimator.n_features_in_, *layer_sizes(estimator.hidden_layer_sizes))
+    hidden = estimator._as_built().hidden_layer_sizes
+    widths = (estimator.n_features_in_, *layer_sizes(hidden))
     expected = list(zip(widths, (*widths[1:], units), strict=True))
     kernels = [tuple(w.shape) for w in arrays["weights"] if np.ndim(w) == 2]
     if kernels != expected:

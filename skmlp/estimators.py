@@ -418,6 +418,7 @@ class _BaseMLP(BaseEstimator):
         if reset:
             self.__dict__.pop("model_", None)
             self.__dict__.pop("_predictor", None)
+            self._built_with = self._network_params()
             self.model_ = self._build_and_compile(
                 X.shape[1], n_outputs, output_activation, loss, n_train, int(words[0])
             )
@@ -429,6 +430,8 @@ class _BaseMLP(BaseEstimator):
                 loss if isinstance(loss, str) else None,
                 int(n_train),
             ]
+        else:
+            self._continue_built_network()
         job = _FitJob(reset=reset, seed=seed, calls=calls, X=X, n_train=n_train)
         if self._engine_unsupported() is None:
             job.engine = self._engine_arguments(
@@ -438,6 +441,69 @@ class _BaseMLP(BaseEstimator):
             self._check_keras_fit_dtype()
             job.keras = (X, y_keras, sample_weight, validation_split, epochs, seed)
         return job
+
+    def _network_params(self) -> dict[str, Any]:
+        """The parameters a fit builds the network from, routed ones too."""
+        return {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if name in _params.BUILT or name.startswith(("optimizer__", "compile__"))
+        }
+
+    def _as_built(self) -> _BaseMLP:
+        """This estimator with the parameters its network was built from.
+
+        ``set_params`` after a fit changes the parameters, not the fitted
+        network: pickle and ``skmlp.load`` rebuild that network from these.
+        """
+        built = self.__dict__.get("_built_with")  # absent in earlier releases' files
+        if built is None:
+            return self
+        estimator = type(self)(**{**self.get_params(deep=False), **built})
+        estimator._dtype = self._network_dtype
+        return estimator
+
+    def _continue_built_network(self) -> None:
+        """Check a continued fit's parameters against the network's (see BUILT).
+
+        The network's structure and optimizer are fixed when it is built: a
+        continued fit that silently kept them, or trained one structure and
+        predicted with another, would be wrong without a word.
+        """
+        built = self.__dict__.get("_built_with")
+        if built is None:
+            return
+        now = self._network_params()
+        keras_fit = self._engine_unsupported() is not None
+        optimizer = self.model_.optimizer
+        for name in sorted(built.keys() | now.keys()):
+            old, new = built.get(name), now.get(name)
+            if _same(old, new):
+                continue
+            rule = _params.BUILT.get(name, "refused")  # routed arguments: refused
+            if rule == "unused" or (rule == "engine" and not keras_fit):
+                continue
+            if (
+                rule == "assigned"
+                and new is not None
+                and isinstance(optimizer.learning_rate, keras.Variable)
+            ):
+                optimizer.learning_rate.assign(float(new))
+                # A new dict: a failed fit puts the old one back.
+                self._built_with = {**self._built_with, name: new}
+                continue
+            how = (
+                f" (Keras' model.fit, used for this fit because of "
+                f"{self._engine_unsupported()}, trains the layers as built)"
+                if rule == "engine"
+                else ""
+            )
+            raise InvalidParameterError(
+                f"{name} changed from {old!r} to {new!r} since this network was "
+                f"built; warm_start=True and partial_fit continue that network"
+                f"{how}. Set {name} back to continue it, or call fit with "
+                f"warm_start=False to build a new one."
+            )
 
     def _check_keras_fit_dtype(self) -> None:
         """Refuse what Keras' ``model.fit`` cannot train in a non-default dtype.
@@ -822,11 +888,12 @@ class _BaseMLP(BaseEstimator):
         units, activation, loss, n_train = self._output
         if self._network_dtype not in ("float16", "bfloat16", "float32", "float64"):
             raise ValueError(f"unknown network dtype {self._network_dtype!r}")
-        model = self._build_and_compile(
+        built = self._as_built()
+        model = built._build_and_compile(
             self.n_features_in_,
             units,
             activation,
-            self.loss if loss is None else loss,
+            built.loss if loss is None else loss,
             n_train,
             seed=0,
         )
@@ -1335,6 +1402,16 @@ def _explain_shapes(estimator, X, y) -> None:
             f"loss='categorical_crossentropy', as the labs train. Otherwise pass "
             f"y.argmax(axis=1): the classes are then 0 to {y_shape[1] - 1}."
         )
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are the same (arrays, objects, numbers)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays of several elements
+        return bool(np.array_equal(a, b))
 
 
 def _non_numeric_columns(X) -> list:

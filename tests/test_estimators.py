@@ -339,6 +339,71 @@ def test_warm_start_continues_training(digits):
     assert len(clf.history_["loss"]) == 16
 
 
+@pytest.mark.backends
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hidden_layer_sizes": (8,)},
+        {"activation": "tanh"},
+        {"batch_normalization": True},
+        {"optimizer": "sgd"},
+        {"optimizer__beta_1": 0.5},
+        {"loss": "categorical_crossentropy"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_continued_fit_refuses_another_network(digits, change):
+    # warm_start and partial_fit continue the network as built: a changed
+    # structure or optimizer was silently ignored, or (activation) trained
+    # one network and predicted with another.
+    X, y = digits
+    clf = MLPKerasClassifier(warm_start=True, **{**FAST, "epochs": 1}).fit(X, y)
+    weights = [w.copy() for w in clf.coefs_]
+    name = next(iter(change))
+    clf.set_params(**change)
+    for call in (lambda: clf.fit(X, y), lambda: clf.partial_fit(X, y)):
+        with pytest.raises(ValueError, match=rf"{name} changed .*warm_start=False"):
+            call()
+    assert len(clf.history_["loss"]) == 1  # nothing trained, nothing lost
+    for a, b in zip(weights, clf.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    clf.set_params(warm_start=False).fit(X, y)  # a new network: as asked
+    assert len(clf.history_["loss"]) == 1
+
+
+@pytest.mark.backends
+def test_a_continued_fit_takes_a_new_learning_rate_and_dropout(digits):
+    X, y = digits
+    clf = MLPKerasClassifier(warm_start=True, dropout=0.0, **{**FAST, "epochs": 1})
+    clf.fit(X, y)
+    clf.set_params(learning_rate=1e-4, dropout=0.3, kernel_initializer="zeros")
+    clf.partial_fit(X, y)
+    lr = clf.model_.optimizer.learning_rate
+    assert np.isclose(float(keras.ops.convert_to_numpy(lr)), 1e-4)
+    assert clf._program(clf.model_.loss).dropout_layers == (True,)
+    # Keras' own fit trains the layers as built: a new dropout rate is refused.
+    clf.set_params(engine="keras")
+    with pytest.raises(ValueError, match=r"dropout changed .*engine=\"keras\""):
+        clf.fit(X, y)
+    clf.set_params(dropout=0.0).fit(X, y)
+    assert len(clf.history_["loss"]) == 3
+
+
+def test_pickle_and_save_keep_the_trained_network_after_set_params(digits, tmp_path):
+    # set_params after a fit changes the parameters, not the fitted network:
+    # pickle and skmlp.load rebuilt it from the new parameters (another
+    # activation, or weights that no longer fit).
+    X, y = digits
+    clf = MLPKerasClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X[:20])
+    clf.set_params(activation="tanh", hidden_layer_sizes=(8, 8))
+    clf.save(tmp_path / "clf.skmlp")
+    for copy_ in (pickle.loads(pickle.dumps(clf)), skmlp.load(tmp_path / "clf.skmlp")):
+        np.testing.assert_allclose(copy_.predict_proba(X[:20]), expected, atol=1e-6)
+        assert copy_.get_params()["activation"] == "tanh"  # the parameters as set
+        assert copy_.fit(X, y).coefs_[0].shape == (64, 8)  # and used by a new fit
+
+
 # -- bad input: each gets a clear message, never a TensorFlow trace ----------
 
 

@@ -73,6 +73,17 @@ def test_parameters_edited_to_ask_for_huge_layers_are_refused(fitted, tmp_path):
     big = edited(tmp_path / "clf.skmlp", tmp_path / "big.skmlp", huge)
     with pytest.raises(ValueError, match="kernels .* are not those of the saved"):
         skmlp.load(big)
+    # The same through the values the network was built from, and a bad value.
+    for name, value, message in [
+        ("hidden_layer_sizes", {"tuple": [4_000_000_000]}, "kernels .* are not those"),
+        ("activation", "__import__", "'activation' parameter"),
+        ("no_such_parameter", 1, "has no parameter 'no_such_parameter'"),
+    ]:
+        target = tmp_path / f"built-{name}.skmlp"
+        edit = {name: value}
+        bad = edited(tmp_path / "clf.skmlp", target, lambda m, e=edit: m["built"].update(e))  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            skmlp.load(bad)
 
 
 def test_an_old_format_file_still_loads(saved, fitted, digits):

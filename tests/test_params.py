@@ -107,7 +107,8 @@ def test_save_knows_every_attribute_a_fit_sets(cls, digits, tmp_path):
     X = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
     est = cls((8,), epochs=1, random_state=0, tensorboard_dir=tmp_path)
     est.fit(X, y if cls is MLPKerasClassifier else y.astype(float))
-    params = set(est.get_params()) | {"_routed_params"}
+    # _built_with: saved beside the parameters (only where they differ).
+    params = set(est.get_params()) | {"_routed_params", "_built_with"}
     known = {"model_", "_predictor", *cls._SAVED_STATE, *cls._SAVED_ARRAYS}
     assert set(vars(est)) - params <= known, set(vars(est)) - params - known
 
