@@ -125,3 +125,23 @@ def test_parameter_errors_are_scikit_learns_and_names_are_skmlps():
     for cls in (MLPKerasClassifier, MLPKerasRegressor):
         assert "_parameter_constraints" not in vars(cls)
         assert cls._validate_params is BaseEstimator._validate_params
+
+
+def test_every_parameter_a_network_is_built_from_is_in_the_table():
+    # Pickle and skmlp.load rebuild a network from the values recorded for
+    # BUILT; a parameter read when building but missing there would be
+    # rebuilt from whatever set_params set since.
+    import inspect
+    import re
+
+    from skmlp import _params
+    from skmlp.estimators import _BaseMLP
+
+    source = inspect.getsource(_BaseMLP._build_network) + inspect.getsource(
+        _BaseMLP._build_and_compile
+    )
+    read = set(re.findall(r"self\.(\w+)", source)) & set(
+        MLPKerasClassifier().get_params()
+    )
+    assert {"hidden_layer_sizes", "activation", "optimizer"} <= read
+    assert read <= set(_params.BUILT), read - set(_params.BUILT)
