@@ -131,12 +131,6 @@ def test_every_parameter_a_network_is_built_from_is_in_the_table():
     # Pickle and skmlp.load rebuild a network from the values recorded for
     # BUILT; a parameter read when building but missing there would be
     # rebuilt from whatever set_params set since.
-    import inspect
-    import re
-
-    from skmlp import _params
-    from skmlp.estimators import _BaseMLP
-
     source = inspect.getsource(_BaseMLP._build_network) + inspect.getsource(
         _BaseMLP._build_and_compile
     )
