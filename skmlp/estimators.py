@@ -120,6 +120,7 @@ class _BaseMLP(BaseEstimator):
         "n_outputs_",
         "_y_ndim",
         "_y_one_hot",
+        "_y_sparse",
         "_multilabel",
         "_output",
         "_dtype",
@@ -1072,6 +1073,10 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
     def _prepare_targets(
         self, y, sample_weight, reset: bool, classes=None, warm_start=False
     ):
+        if reset:  # predictions take the form of the first fit's y
+            self._y_sparse = sp.issparse(y)
+        if sp.issparse(y):  # a sparse indicator matrix, as MLPClassifier takes
+            y = y.toarray()
         one_hot = np.ndim(y) == 2 and _one_hot_targets(self, y)
         multilabel = not one_hot and _is_multilabel(y)
         if not reset and (one_hot, multilabel) != (
@@ -1265,14 +1270,17 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         A label from ``classes_``; a one-hot row where the classifier was
         fitted on one-hot targets (``loss="categorical_crossentropy"``); an
         indicator row (each label whose probability exceeds 0.5) where it was
-        fitted on a multilabel indicator matrix.
+        fitted on a multilabel indicator matrix; rows of a sparse matrix where
+        that ``y`` was sparse, as in ``MLPClassifier``.
         """
+        proba = self.predict_proba(X)
         if getattr(self, "_multilabel", False):  # the indicator matrix
-            return (self.predict_proba(X) > 0.5).astype(int)
-        best = np.argmax(self.predict_proba(X), axis=1)
-        if getattr(self, "_y_one_hot", False):
-            return np.eye(len(self.classes_), dtype=int)[best]
-        return self.classes_[best]
+            rows = (proba > 0.5).astype(int)
+        elif getattr(self, "_y_one_hot", False):
+            rows = np.eye(len(self.classes_), dtype=int)[np.argmax(proba, axis=1)]
+        else:
+            return self.classes_[np.argmax(proba, axis=1)]
+        return sp.csr_matrix(rows) if getattr(self, "_y_sparse", False) else rows
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

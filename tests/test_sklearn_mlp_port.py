@@ -8,10 +8,12 @@ with Keras' names for the same settings (``activation="sigmoid"`` for
 what stands in for it.
 """
 
+import pickle
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_almost_equal, assert_array_equal
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, issparse
 from sklearn.datasets import (
     load_digits,
     make_multilabel_classification,
@@ -59,6 +61,17 @@ def test_multilabel_classification():
     # multilabel targets)
     mlp = MLPKerasClassifier(early_stopping=True, epochs=3)
     mlp.fit(X, y).predict(X)
+
+    # A sparse indicator matrix trains the same network; predictions are
+    # sparse, as scikit-learn's are (skmlp: it raised an IndexError).
+    dense = MLPKerasClassifier(50, epochs=2, random_state=0).fit(X, y)
+    sparse = MLPKerasClassifier(50, epochs=2, random_state=0).fit(X, csr_matrix(y))
+    predicted = sparse.predict(X)
+    assert issparse(predicted) and predicted.shape == y.shape
+    assert_array_equal(predicted.toarray(), dense.predict(X))
+    assert_array_equal(sparse.classes_, dense.classes_)
+    assert not issparse(pickle.loads(pickle.dumps(dense)).predict(X))
+    assert issparse(pickle.loads(pickle.dumps(sparse)).predict(X))
 
 
 def test_predict_proba_binary():
