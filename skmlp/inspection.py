@@ -6,6 +6,8 @@ import html
 
 from .estimators import MLPKerasClassifier, _BaseMLP
 
+__all__ = ["NetworkSummary", "network_summary", "summary"]
+
 
 class NetworkSummary(str):
     """Keras' layer table of a network: text that shows itself as a table.

@@ -21,6 +21,17 @@ from .datasets import make_cosine_classes, to_features
 from .estimators import MLPKerasClassifier
 from .preprocessing import SubsetSplitter
 
+__all__ = [
+    "Experiment",
+    "get_experiment",
+    "make_estimator",
+    "prepare_data",
+    "run_experiment",
+    "run_experiments",
+    "summarize",
+    "render_page",
+]
+
 # Shared settings of the labs' experiment groups (../shared/spec/labs.md, 2).
 _A = dict(
     optimizer="sgd",

@@ -16,6 +16,17 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "HistoryDisplay",
+    "plot_history",
+    "DigitsDisplay",
+    "plot_digits",
+    "plot_confusion_matrix",
+    "plot_decision_regions",
+    "SearchResultsDisplay",
+    "plot_search_results",
+]
+
 
 def _pyplot():
     try:

@@ -17,6 +17,8 @@ from ._constraints import Boolean, InstanceOf, Interval, NoneValue
 from ._validation import check_params
 from .datasets import load_idx, pixel_names, read_idx_header, to_features
 
+__all__ = ["IDXLoader", "SubsetSplitter"]
+
 
 def _paths(X) -> list:
     if isinstance(X, (str, os.PathLike)):
