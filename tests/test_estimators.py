@@ -339,7 +339,6 @@ def test_warm_start_continues_training(digits):
     assert len(clf.history_["loss"]) == 16
 
 
-@pytest.mark.backends
 @pytest.mark.parametrize(
     "change",
     [
