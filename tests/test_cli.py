@@ -160,9 +160,11 @@ def test_bad_arguments_get_one_line_and_nonzero_status(
         status = main(argv)
     except SystemExit as exit:  # argparse's own errors
         status = exit.code
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert status == 2
     assert message in err
+    if "--hidden" in argv:  # refused before any data is loaded
+        assert "data:" not in out, out
     assert err.count("\n") == 1, err  # one line, no traceback
     assert "Traceback" not in err
 
