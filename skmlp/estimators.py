@@ -1416,6 +1416,8 @@ def _same(a, b) -> bool:
     """Whether two parameter values are the same (arrays, objects, numbers)."""
     if a is b:
         return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):  # (16,) == [16]
+        return len(a) == len(b) and all(map(_same, a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):  # arrays of several elements

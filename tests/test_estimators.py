@@ -368,6 +368,10 @@ def test_a_continued_fit_refuses_another_network(digits, change):
         np.testing.assert_array_equal(a, b)
     clf.set_params(warm_start=False).fit(X, y)  # a new network: as asked
     assert len(clf.history_["loss"]) == 1
+    # The same values in another container are no change.
+    clf.set_params(warm_start=True, hidden_layer_sizes=list(clf.hidden_layer_sizes))
+    clf.partial_fit(X, y)
+    assert len(clf.history_["loss"]) == 2
 
 
 @pytest.mark.backends
