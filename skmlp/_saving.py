@@ -105,7 +105,32 @@ def save(obj, path: str | os.PathLike) -> None:
             f"(an skmlp estimator alone saves without it)."
         ) from None
     with atomic_path(path) as partial:
-        sio.dump(obj, partial)
+        try:
+            sio.dump(obj, partial)
+        except TypeError as exc:  # skops cannot store a Keras optimizer object
+            found = _keras_objects(obj)
+            if not found:
+                raise
+            raise TypeError(
+                f"skops cannot store this {type(obj).__name__}: its parameters "
+                f"{', '.join(found)} are Keras objects. Give them by name "
+                f"(optimizer='sgd' with learning_rate=, momentum= and "
+                f"optimizer__<argument>=; kernel_initializer='he_normal'), or "
+                f"save the network alone with its save() method, which stores "
+                f"Keras objects by their configuration."
+            ) from exc
+
+
+def _keras_objects(obj) -> list[str]:
+    """``name=value`` for each parameter of ``obj`` that is a Keras object."""
+    get_params = getattr(obj, "get_params", None)
+    params = get_params(deep=True) if callable(get_params) else {}
+    return [
+        f"{name}={value!r}"
+        for name, value in params.items()
+        if (value if isinstance(value, type) else type(value)).__module__.split(".")[0]
+        == "keras"
+    ]
 
 
 def _load_skops(path: Path):
@@ -114,9 +139,16 @@ def _load_skops(path: Path):
     untrusted = set(sio.get_untrusted_types(file=path))
     unknown = sorted(untrusted - _SKOPS_TRUSTED)
     if unknown:
+        keras_hint = (
+            " Keras objects as a network's parameters can be given by name "
+            "instead (optimizer='sgd', kernel_initializer='he_normal', ...), or "
+            "the network saved alone with its save() method."
+            if any(name.startswith("keras.") for name in unknown)
+            else ""
+        )
         raise ValueError(
             f"{path} holds types that skmlp does not load: {unknown}. If you trust "
-            f"the file, load it with skops.io.load(path, trusted=[...])."
+            f"the file, load it with skops.io.load(path, trusted=[...]).{keras_hint}"
         )
     return sio.load(path, trusted=sorted(untrusted))
 

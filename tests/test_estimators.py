@@ -680,6 +680,22 @@ def test_skmlp_saves_and_loads_a_pipeline_without_pickle(digits, tmp_path):
     with pytest.raises(ValueError, match="types that skmlp does not load.*Shift"):
         skmlp.load(tmp_path / "other.skops")
 
+    # Keras objects as parameters: what skops cannot store, or skmlp will not
+    # load, is said with the way round it (skops' own error was a TypeError
+    # about __slots__).
+    with_object = make_pipeline(
+        StandardScaler(), MLPKerasClassifier(optimizer=keras.optimizers.SGD(0.1))
+    )
+    with pytest.raises(TypeError, match=r"Keras objects.*optimizer='sgd'"):
+        skmlp.save(with_object, tmp_path / "sgd.skops")
+    assert not (tmp_path / "sgd.skops").exists()
+    with_object[-1].set_params(
+        optimizer="adam", kernel_initializer=keras.initializers.HeNormal()
+    )
+    skmlp.save(with_object, tmp_path / "he.skops")
+    with pytest.raises(ValueError, match=r"HeNormal.*kernel_initializer='he_normal'"):
+        skmlp.load(tmp_path / "he.skops")
+
 
 def test_mlflow_logs_and_loads_a_pipeline_in_skops_format(
     digits, tmp_path, monkeypatch
