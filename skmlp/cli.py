@@ -409,12 +409,12 @@ def _grid(args) -> int:
 
     _refuse_duplicate_candidates(args)
     _check_writable(args.csv, "--csv")
-    hidden = _hidden_candidates(args.hidden)  # a bad --hidden fails before the data
     X_train, y_train, X_test, y_test = _prepared(args)
     with _quiet_keras_import():  # after the data: Keras takes seconds to load
         from skmlp import MLPKerasClassifier
     from skmlp.model_selection import GridSearchCV
 
+    hidden = _hidden_candidates(args.hidden)
     if args.hidden and len(args.hidden) > 1 and all("," not in v for v in args.hidden):
         print(
             f"note: --hidden {' '.join(args.hidden)} is {len(hidden)} candidates of "

@@ -475,14 +475,14 @@ class _BaseMLP(BaseEstimator):
         if built is None:
             return
         now = self._network_params()
-        keras_fit = self._engine_unsupported() is not None
+        keras_fit = self._engine_unsupported()  # why Keras' fit trains, or None
         optimizer = self.model_.optimizer
         for name in sorted(built.keys() | now.keys()):
             old, new = built.get(name), now.get(name)
             if _same(old, new):
                 continue
             rule = _params.BUILT.get(name, "refused")  # routed arguments: refused
-            if rule == "unused" or (rule == "engine" and not keras_fit):
+            if rule == "unused" or (rule == "engine" and keras_fit is None):
                 continue
             if (
                 rule == "assigned"
@@ -495,7 +495,7 @@ class _BaseMLP(BaseEstimator):
                 continue
             how = (
                 f" (Keras' model.fit, used for this fit because of "
-                f"{self._engine_unsupported()}, trains the layers as built)"
+                f"{keras_fit}, trains the layers as built)"
                 if rule == "engine"
                 else ""
             )

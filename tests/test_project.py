@@ -108,3 +108,17 @@ def test_importing_skmlp_estimators_changes_no_process_state():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env
     )
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", ["plotting", "preprocessing", "inspection", "labs"])
+def test_public_modules_export_their_own_names_only(name):
+    # __all__ lists what the module defines for users: a star import must not
+    # hand out NumPy, math or typing names.
+    module = importlib.import_module(f"skmlp.{name}")
+    defined = {
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and getattr(value, "__module__", None) == module.__name__
+    }
+    assert set(module.__all__) == defined
