@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the model and pictures (default skmlp-output)",
     )
     train.add_argument("--quiet", action="store_true", help="no Keras progress output")
+    train.add_argument(
+        "--save-partial",
+        action="store_true",
+        help="when Ctrl-C stops the training, still report on and save the network "
+        "of the epochs completed (the exit status is 130 all the same); without it, "
+        "an interrupted training saves nothing",
+    )
 
     grid = commands.add_parser(
         "grid", help="grid-search network settings with cross-validation"
@@ -247,6 +254,8 @@ def _quiet_keras_import():
 def _check_writable(path: Path, option: str, *, folder: bool = False) -> None:
     """Fail now, before any training, if ``path`` cannot be written."""
     target = path if folder else path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise CommandError(f"{option} {path}: is a file; give a folder")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -266,6 +275,11 @@ def _load_mnist(args):
     from skmlp.datasets import get_mnist
 
     if args.data is not None and not args.data.is_dir():
+        if args.data.exists():
+            raise CommandError(
+                f"--data {args.data}: is a file; give the folder that holds the "
+                f"four MNIST IDX files"
+            )
         raise CommandError(f"--data {args.data}: no such folder")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -292,10 +306,53 @@ def _prepared(args):
     return X_train, y_train, X_test, y_test
 
 
+# The start of the warning the estimator gives when Ctrl-C ends its training
+# early (it keeps the epochs completed, as scikit-learn's MLPClassifier does).
+_INTERRUPTED = "training interrupted"
+
+
+def _fit_noting_interrupt(clf, X, y) -> bool:
+    """Fit ``clf``; True when Ctrl-C ended its training early.
+
+    The estimator catches the KeyboardInterrupt and only warns, so that a
+    script keeps the epochs done; the command must not take that for a
+    finished training. Other warnings are given again, as they were.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    interrupted = False
+    for warning in caught:
+        if issubclass(warning.category, UserWarning) and str(
+            warning.message
+        ).startswith(_INTERRUPTED):
+            interrupted = True
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return interrupted
+
+
+def _remove_if_new_and_empty(folder: Path, existed: bool) -> None:
+    """Leave no empty --output folder of ours behind when nothing was saved."""
+    if not existed:
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            folder.rmdir()
+
+
 def _train(args) -> int:
+    existed = args.output.exists()
+    _check_writable(args.output, "--output", folder=True)
+    try:
+        return _train_into(args)
+    finally:  # after an error or Ctrl-C, an empty folder of ours is removed
+        _remove_if_new_and_empty(args.output, existed)
+
+
+def _train_into(args) -> int:
     from sklearn.metrics import classification_report
 
-    _check_writable(args.output, "--output", folder=True)
     hidden = _hidden_layers(args.hidden)  # a bad --hidden fails before the data
     X_train, y_train, X_test, y_test = _prepared(args)
     with _quiet_keras_import():  # after the data: Keras takes seconds to load
@@ -310,12 +367,28 @@ def _train(args) -> int:
         random_state=args.seed,
     )
     start = time.perf_counter()
-    clf.fit(X_train, y_train)
+    interrupted = _fit_noting_interrupt(clf, X_train, y_train)
     seconds = time.perf_counter() - start
+    epochs = f"{clf.n_iter_} of {clf.epochs} epochs"
+    if interrupted and (not args.save_partial or clf.n_iter_ == 0):
+        why = (
+            "no epoch was completed"
+            if clf.n_iter_ == 0
+            else "--save-partial keeps the network of the epochs completed"
+        )
+        print(
+            f"skmlp train: interrupted after {epochs}; nothing saved ({why})",
+            file=sys.stderr,
+        )
+        return 130
     loss, accuracy = clf.model_.evaluate(X_test, y_test, verbose=0, batch_size=1024)
-    print(
-        f"trained {clf.n_iter_} epoch{'s' if clf.n_iter_ != 1 else ''} in {seconds:.1f} s"
-    )
+    if interrupted:
+        print(f"trained {epochs} in {seconds:.1f} s, interrupted (--save-partial)")
+    else:
+        print(
+            f"trained {clf.n_iter_} epoch{'s' if clf.n_iter_ != 1 else ''} "
+            f"in {seconds:.1f} s"
+        )
     print(f"test loss: {loss:.4f}")
     print(f"test accuracy: {accuracy:.4f}")
     print(classification_report(y_test, clf.predict(X_test), digits=4, zero_division=0))
@@ -323,6 +396,13 @@ def _train(args) -> int:
     clf.save(args.output / "model.skmlp")
     print(f"saved: {args.output / 'model.skmlp'}")
     _save_pictures(clf, X_test, y_test, args.output)
+    if interrupted:
+        print(
+            f"skmlp train: interrupted after {epochs}; saved the network of those "
+            f"epochs (--save-partial)",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 
@@ -474,6 +554,11 @@ def _labs(args) -> int:
         _check_writable(args.markdown, "--markdown")
         _check_writable(args.markdown.with_suffix(".json"), "--markdown")
     if args.from_results is not None:
+        if args.from_results.is_dir():
+            raise CommandError(
+                f"--from-results {args.from_results}: is a folder; give the results "
+                f"file (.json) an earlier run saved beside its --markdown page"
+            )
         try:
             results = json.loads(args.from_results.read_text())
         except FileNotFoundError:

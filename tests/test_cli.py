@@ -286,3 +286,158 @@ def test_progress_in_a_log_file_is_plain_lines(digits, capsys):
         "Epoch 1/3", "Epoch 2/3", "Epoch 3/3"
     ]  # fmt: skip
     assert not any(c in out for c in "\r\b\x1b")
+
+
+# -- Ctrl-C during training ----------------------------------------------------
+
+
+@pytest.fixture
+def ctrl_c_at_epoch(monkeypatch):
+    """``ctrl_c_at_epoch(n)``: the next fits get Ctrl-C as epoch ``n`` begins
+    (after ``n`` complete epochs), through the command's own code path."""
+    import keras
+
+    from skmlp import MLPKerasClassifier
+
+    class CtrlC(keras.callbacks.Callback):
+        def __init__(self, at):
+            super().__init__()
+            self.at = at
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == self.at:
+                raise KeyboardInterrupt
+
+    original = MLPKerasClassifier._fit_callbacks
+
+    def install(at):
+        monkeypatch.setattr(
+            MLPKerasClassifier,
+            "_fit_callbacks",
+            lambda self: [*original(self), CtrlC(at)],
+        )
+
+    return install
+
+
+_SMALL_TRAIN = ["train", "--dataset", "sample", "--subset", "0.1", "--hidden", "8",
+                "--epochs", "20", "--quiet"]  # fmt: skip
+
+
+def test_an_interrupted_training_saves_nothing_and_exits_130(
+    offline, tmp_path, capsys, ctrl_c_at_epoch
+):
+    ctrl_c_at_epoch(3)
+    out = tmp_path / "out"
+    assert main([*_SMALL_TRAIN, "--output", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "skmlp train: interrupted after 3 of 20 epochs; nothing saved "
+        "(--save-partial keeps the network of the epochs completed)\n"
+    )
+    assert "trained" not in captured.out and "saved:" not in captured.out
+    assert not out.exists()  # not even the empty folder the command made
+    (tmp_path / "mine").mkdir()  # a folder the user had stays, as it was
+    assert main([*_SMALL_TRAIN, "--output", str(tmp_path / "mine")]) == 130
+    assert list((tmp_path / "mine").iterdir()) == []
+
+
+def test_save_partial_saves_the_epochs_completed_and_still_exits_130(
+    offline, tmp_path, capsys, ctrl_c_at_epoch
+):
+    import skmlp
+
+    ctrl_c_at_epoch(3)
+    out = tmp_path / "out"
+    assert main([*_SMALL_TRAIN, "--output", str(out), "--save-partial"]) == 130
+    captured = capsys.readouterr()
+    assert "trained 3 of 20 epochs in" in captured.out
+    assert "interrupted (--save-partial)" in captured.out
+    assert "test accuracy:" in captured.out
+    assert captured.err == (
+        "skmlp train: interrupted after 3 of 20 epochs; saved the network of those "
+        "epochs (--save-partial)\n"
+    )
+    assert skmlp.load(out / "model.skmlp").n_iter_ == 3
+    # Ctrl-C before the first epoch ends: nothing to save, even when asked.
+    ctrl_c_at_epoch(0)
+    empty = tmp_path / "empty"
+    assert main([*_SMALL_TRAIN, "--output", str(empty), "--save-partial"]) == 130
+    assert "nothing saved (no epoch was completed)" in capsys.readouterr().err
+    assert not empty.exists()
+
+
+def test_other_warnings_of_the_fit_still_reach_the_user(offline, tmp_path, capsys):
+    from skmlp.cli import _fit_noting_interrupt
+
+    class Warns:
+        def fit(self, X, y):
+            import warnings
+
+            warnings.warn("something else", RuntimeWarning, stacklevel=1)
+
+    with pytest.warns(RuntimeWarning, match="something else"):
+        assert _fit_noting_interrupt(Warns(), None, None) is False
+
+
+def test_ctrl_c_sent_to_the_command_exits_130_with_nothing_saved(offline, tmp_path):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skmlp", "train", "--dataset", "sample", "--subset",
+         "0.1", "--hidden", "8", "--epochs", "100000", "--output", "out"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        for line in process.stdout:  # not a terminal: one line per epoch, at its end
+            if line.startswith("Epoch 3/"):
+                process.send_signal(signal.SIGINT)
+                break
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    last = err.splitlines()[-1]
+    assert last.startswith("skmlp train: interrupted after ")
+    assert last.endswith(" of 100000 epochs; nothing saved (--save-partial keeps "
+                         "the network of the epochs completed)")  # fmt: skip
+    assert int(last.split("after ")[1].split()[0]) >= 3
+    assert "Traceback" not in err and "trained" not in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_folders_and_files_given_for_one_another_are_named(offline, tmp_path, capsys):
+    data = tmp_path / "mnist"
+    unpacked = data / "train-images-idx3-ubyte"  # as some MNIST archives unpack
+    unpacked.mkdir(parents=True)
+    (unpacked / "train-images-idx3-ubyte").write_bytes(b"")
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    cases = [
+        (
+            ["train", "--data", str(data)],
+            f"MNIST file train-images-idx3-ubyte: {unpacked} is a folder, where the "
+            f"IDX file itself should be; the file inside it "
+            f"({unpacked / 'train-images-idx3-ubyte'}) can take its place.",
+        ),
+        (
+            ["train", "--data", str(a_file)],
+            f"--data {a_file}: is a file; give the folder that holds the four MNIST "
+            f"IDX files",
+        ),
+        (
+            ["train", "--dataset", "sample", "--output", str(a_file)],
+            f"--output {a_file}: is a file; give a folder",
+        ),
+        (
+            ["labs", "--from-results", str(tmp_path)],
+            f"--from-results {tmp_path}: is a folder; give the results file (.json) "
+            f"an earlier run saved beside its --markdown page",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        command = argv[0]
+        assert captured.err == f"skmlp {command}: error: {message}\n"
+        assert "data:" not in captured.out  # nothing loaded, nothing trained

@@ -259,3 +259,25 @@ def test_a_download_too_large_or_too_slow_is_abandoned(
         server.shutdown()
         server.server_close()
     assert [p.name for p in (tmp_path / "mnist").iterdir()] == []  # nothing left
+
+
+def test_a_folder_with_an_idx_files_name_is_named(tmp_path):
+    from skmlp.datasets import save_idx
+
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]  # fmt: skip
+    shapes = [(3, 2, 2), (3,), (1, 2, 2), (1,)]
+    for name, shape in zip(names, shapes, strict=True):
+        save_idx(tmp_path / f"{name}.gz", np.zeros(shape, np.uint8))
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    labels.unlink()
+    labels.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder, where the IDX") as info:
+        load_mnist(tmp_path)
+    assert str(labels) in str(info.value) and "can take its place" not in str(
+        info.value
+    )
+    # A file of the other spelling beside the folder is used.
+    save_idx(tmp_path / "t10k-labels-idx1-ubyte", np.ones(1, np.uint8))
+    _, (_, y_test) = load_mnist(tmp_path)
+    assert y_test.tolist() == [1]

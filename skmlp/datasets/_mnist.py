@@ -90,10 +90,25 @@ def clear_data_home(data_home: str | os.PathLike | None = None) -> None:
 
 
 def _find(directory: Path, name: str) -> Path | None:
+    """The IDX file ``name`` (or ``name.gz``) in ``directory``, or None.
+
+    Raises IsADirectoryError when only a folder has that name (archives of
+    MNIST often unpack each file into a folder named after it).
+    """
+    folders = []
     for candidate in (directory / f"{name}.gz", directory / name):
         if candidate.is_file():
             return candidate
-    return None
+        if candidate.is_dir():
+            folders.append(candidate)
+    if not folders:
+        return None
+    inside = [p for p in (folders[0] / name, folders[0] / f"{name}.gz") if p.is_file()]
+    hint = f"; the file inside it ({inside[0]}) can take its place" if inside else ""
+    raise IsADirectoryError(
+        f"MNIST file {name}: {folders[0]} is a folder, where the IDX file itself "
+        f"should be{hint}."
+    )
 
 
 def _as_frame(images: np.ndarray, labels: np.ndarray):
@@ -127,6 +142,8 @@ def load_mnist(directory: str | os.PathLike, *, as_frame: bool = False):
     ------
     FileNotFoundError
         When a file is missing, naming it.
+    IsADirectoryError
+        When a folder has a file's name, naming it.
     ValueError
         When a file is not valid IDX, or images and labels differ in count.
 
