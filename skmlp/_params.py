@@ -137,13 +137,29 @@ _INITIALIZER = (
 )
 
 
+# How Keras' activity penalty changed, for the activity rows' docs.
+_ACTIVITY_BATCH = (
+    ", summed over a batch's rows and divided by their number, as Keras does "
+    "since keras-team/keras#22021 (January 2026). Earlier Keras releases, "
+    "which the 2025 labs ran on, did not divide: for their strength multiply "
+    "by ``batch_size`` (a lab's ``activity_regularizer=L2(1e-4)`` with batch "
+    "128 is ``activity_l2=0.0128``)"
+)
+
+
 def _penalty(kind: str, norm: str, where: str) -> Parameter:
     return Parameter(
         f"{kind}_{norm}",
         _NON_NEGATIVE,
         f"float, default=0.0\n{norm.upper()} penalty on {where}.",
         f"`{kind}_regularizer=L1L2(...)` on "
-        + ("every `Dense`" if kind != "activity" else "each hidden layer"),
+        + (
+            "every `Dense`"
+            if kind != "activity"
+            else "each hidden layer, divided by the batch's rows (Keras before "
+            "keras-team/keras#22021, January 2026, summed it: multiply by "
+            "`batch_size` for that strength)"
+        ),
         Flag(f"--{kind}-{norm}", f"{norm.upper()} penalty on {where}", 0.0, "number")
         if kind == "kernel"
         else None,
@@ -217,8 +233,8 @@ PARAMETERS = (
     _penalty("kernel", "l2", "the weights of every ``Dense`` layer"),
     _penalty("bias", "l1", "the biases of every ``Dense`` layer"),
     _penalty("bias", "l2", "the biases of every ``Dense`` layer"),
-    _penalty("activity", "l1", "the hidden layers' outputs"),
-    _penalty("activity", "l2", "the hidden layers' outputs"),
+    _penalty("activity", "l1", "the hidden layers' outputs" + _ACTIVITY_BATCH),
+    _penalty("activity", "l2", "the hidden layers' outputs" + _ACTIVITY_BATCH),
     Parameter(
         "optimizer",
         (
