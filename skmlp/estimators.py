@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import _batch, _engine, _network, _params
 from ._constraints import did_you_mean
+from ._engine._optim import split as split_optimizer
 from ._engine._predict import activation_name, make_predictor
 from ._engine._program import HYPER_NAMES
 from ._keras import keras, to_numpy
@@ -553,13 +554,12 @@ class _BaseMLP(BaseEstimator):
             routed=list(self._routed_params),
         )
 
-    def _program(self, loss) -> _engine.Program:
+    def _program(self, loss) -> tuple[_engine.Program, list[float]]:
+        """The engine's program for this network, and its optimizer's settings."""
         model, optimizer = self.model_, self.model_.optimizer
-        config = optimizer.get_config()
-        config.pop("name", None)
-        learning_rate = config.pop("learning_rate")
-        if not isinstance(learning_rate, numbers.Real):  # a schedule: compiled in
-            config["learning_rate"] = learning_rate
+        rule, config, optimizer_values = split_optimizer(
+            optimizer, model.trainable_variables
+        )
         hidden = [
             layer for layer in model.layers if isinstance(layer, keras.layers.Dense)
         ][:-1]
@@ -592,9 +592,10 @@ class _BaseMLP(BaseEstimator):
             target=target,
             optimizer_class=type(optimizer),
             optimizer_config=config,
+            optimizer_rule=rule,
             batch_size=self.batch_size,
             dtype=self._network_dtype,
-        )
+        ), optimizer_values
 
     def _dropout_rates(self, n_hidden: int) -> list[float]:
         return [float(r) for r in per_layer(self.dropout, n_hidden, "dropout")]
@@ -615,7 +616,7 @@ class _BaseMLP(BaseEstimator):
             if n_train < X.shape[0]
             else None
         )
-        program = self._program(loss)
+        program, optimizer_values = self._program(loss)
         metrics = self._default_metrics() if self.metrics is None else self.metrics
         accuracy = next((m for m in metrics if m in ("accuracy", "acc")), None)
         return dict(
@@ -624,6 +625,7 @@ class _BaseMLP(BaseEstimator):
             validation=validation,
             hyper={name: float(getattr(self, name)) for name in HYPER_NAMES},
             dropout=self._dropout_rates(len(program.hidden)),
+            optimizer_values=optimizer_values,
             epoch_seeds=epoch_seeds,
             shuffle=self.shuffle,
             callbacks=self._fit_callbacks(),

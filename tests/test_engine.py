@@ -56,10 +56,11 @@ def test_engine_weights_equal_keras_fit(digits, extra):
         np.testing.assert_allclose(engine.history_[key], values, rtol=1e-5)
 
 
-# TensorFlow's and JAX's engines call Keras' own optimizer (the TensorFlow
-# run checks that each configuration reaches it); on torch skmlp writes the
-# common updates itself. JAX runs the schedule only: compiling every case
-# there would cost the suite 15 s.
+# SGD, Adam, AdamW and RMSprop run skmlp's own updates (_engine._optim, with
+# their settings as inputs; on torch _torch's flat version of them);
+# clipping, Adagrad and schedules run Keras' own. The keras.ops rules are
+# the same code on TensorFlow and JAX: JAX runs the schedule only, since
+# compiling every case there would cost the suite 15 s.
 _KERAS_UPDATES = {
     "sgd-nesterov": {"optimizer": "sgd", "momentum": 0.9, "optimizer__nesterov": True},
     "adam-amsgrad": {"optimizer": "adam", "optimizer__amsgrad": True},
@@ -275,6 +276,44 @@ def test_fits_of_a_known_structure_compile_nothing(digits):
     )
     clf.fit(X[:-3], y[:-3]).fit(X, y)
     assert dict(_program.TRACES) == before
+
+
+@pytest.mark.only_backend("tensorflow", "jax")
+def test_optimizer_settings_are_inputs_not_compiled(digits):
+    # A search over momentum or beta_1 compiles one epoch program per
+    # optimizer structure, not one per value.
+    X, y = digits
+    base = dict(hidden_layer_sizes=(19,), epochs=1, dropout=0.0, random_state=0)
+    before = _program.TRACES["epoch"]
+    sgd = [
+        MLPKerasClassifier(**base, optimizer="sgd", momentum=m).fit(X, y)
+        for m in np.linspace(0.05, 0.95, 12)
+    ]
+    assert _program.TRACES["epoch"] - before == 1
+    adam = [
+        MLPKerasClassifier(**base, optimizer="adam", optimizer__beta_1=b).fit(X, y)
+        for b in np.linspace(0.5, 0.95, 12)
+    ]
+    assert _program.TRACES["epoch"] - before == 2
+    # Each value trained with its own setting.
+    for fits in (sgd, adam):
+        assert _max_weight_difference(fits[0], fits[-1]) > 1e-3
+
+
+@pytest.mark.only_backend("tensorflow", "jax")
+def test_compiled_programs_are_kept_within_the_cache_size(digits, monkeypatch):
+    from skmlp._engine import _cache
+
+    X, y = digits
+    if keras.backend.backend() == "jax":
+        from skmlp._engine._jax import _trainers as cache
+    else:
+        from skmlp._engine._stateful import _pools as cache
+    monkeypatch.setattr(cache, "size", 2)
+    for width in (3, 4, 5, 3):
+        MLPKerasClassifier((width,), epochs=1, random_state=0).fit(X, y)
+        assert len(cache) <= 2
+    assert _cache.CACHE_SIZE >= 2 and len(cache) == 2
 
 
 def test_a_new_structure_does_compile(digits):

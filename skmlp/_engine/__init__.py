@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._keras import keras, to_numpy
-from ._program import HYPER_NAMES, Program
+from ._program import Program
 
 __all__ = [
     "Program",
@@ -215,6 +215,7 @@ def train(
     validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     hyper: dict[str, float],
     dropout: Sequence[float],
+    optimizer_values: Sequence[float] = (),
     epoch_seeds: np.ndarray,
     shuffle: bool,
     callbacks: Sequence,
@@ -230,10 +231,7 @@ def train(
     reaches the model. A KeyboardInterrupt ends training after the epochs
     done, with a warning.
     """
-    hyper_vec = np.array(
-        [hyper[name] for name in HYPER_NAMES] + list(dropout),
-        dtype=program.dtype,
-    )
+    hyper_vec = program.hyper_vector(hyper, dropout, optimizer_values)
     params, state, opt_vars = _read(model)
     session = backend_module().Session(
         program, params, state, opt_vars, data, validation, hyper_vec

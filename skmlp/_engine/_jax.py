@@ -18,9 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._keras import keras
-from ._program import TRACES, Hyper, Program, steps_bucket
+from ._cache import LRU
+from ._optim import Layout
+from ._program import TRACES, Program, steps_bucket
 
-_trainers: dict[str, Trainer] = {}
+# Compiled trainers by Program.key, the least recently used dropped first
+# (with their compiled functions) beyond the size (_cache.CACHE_SIZE).
+_trainers: LRU = LRU()
 # Steps per iteration of the compiled loop over batches (lax.scan's unroll).
 SCAN_UNROLL = 1
 _lock = threading.Lock()
@@ -47,9 +51,7 @@ def _branches() -> bool:
 
 def trainer(program: Program) -> Trainer:
     with _lock:
-        if program.key not in _trainers:
-            _trainers[program.key] = Trainer(program)
-        return _trainers[program.key]
+        return _trainers.get_or_make(program.key, lambda: Trainer(program))
 
 
 _cache_checked = False
@@ -120,14 +122,19 @@ class Trainer:
     def __init__(self, program: Program):
         self.program = program
         self.optimizer = program.make_optimizer()
-        self.optimizer.build(
-            [
-                keras.Variable(
-                    np.zeros(s, program.dtype), dtype=program.dtype, name=f"v{i}"
-                )
-                for i, s in enumerate(program.trainable_shapes())
-            ]
+        variables = [
+            keras.Variable(
+                np.zeros(s, program.dtype), dtype=program.dtype, name=f"v{i}"
+            )
+            for i, s in enumerate(program.trainable_shapes())
+        ]
+        self.optimizer.build(variables)
+        rule = program.optimizer_rule
+        self.layout = (
+            None if rule is None else Layout.of(self.optimizer, variables, rule)
         )
+        if rule is not None and self.layout is None:
+            raise RuntimeError(f"no layout for {rule} in this Keras release")
         self.epoch = _jit(self._epoch, static_argnames=("shuffle",))
         self.evaluate = _jit(self._evaluate)
         # Many networks of this structure at once (skmlp._batch): the same
@@ -175,10 +182,18 @@ class Trainer:
         mb = (i * b + jnp.arange(b) < n).astype(X.dtype)
         yb, wb = Y[idx], W[idx] * mb
         xb = X[idx] if rows is None else X[rows[idx]]
+        hyper = program.hyper(hyper_vec)
         (loss, (new_state, out, count)), grads = jax.value_and_grad(
             self._batch_loss, has_aux=True
-        )(params, state, xb, yb, wb, mb, Hyper(hyper_vec), jax.random.fold_in(key, i))
-        new_params, new_opt = self.optimizer.stateless_apply(opt_vars, grads, params)
+        )(params, state, xb, yb, wb, mb, hyper, jax.random.fold_in(key, i))
+        if self.layout is None:
+            new_params, new_opt = self.optimizer.stateless_apply(
+                opt_vars, grads, params
+            )
+        else:
+            new_params, new_opt = program.optimizer_rule.apply(
+                self.layout, opt_vars, grads, params, hyper.optimizer
+            )
         hits = jnp.sum(program.correct(yb, out) * wb) if program.has_accuracy else 0.0
         sums = jnp.stack([loss * count, count, hits, jnp.sum(wb)])
         return (new_params, new_state, new_opt), sums.astype(X.dtype)
@@ -275,7 +290,7 @@ class Trainer:
     def _evaluate(self, params, state, X, rows, Y, W, n, hyper_vec):
         TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
-        hyper = Hyper(hyper_vec)
+        hyper = program.hyper(hyper_vec)
 
         def chunk(i, sums):
             if rows is None:

@@ -26,7 +26,7 @@ import numpy as np
 from .._keras import keras
 from . import DivergenceError, _logs, _read, _write
 from ._jax import enable_persistent_cache, to_device, trainer
-from ._program import HYPER_NAMES, steps_bucket
+from ._program import steps_bucket
 
 
 def early_stopping_of(callbacks) -> tuple[int, float] | None | bool:
@@ -133,14 +133,14 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
             [empty_w if j["validation"] is None else j["validation"][2] for j in jobs],
         )
 
-    floatx = program.dtype
     hyper = jax.device_put(
-        np.array(
+        np.stack(
             [
-                [j["hyper"][name] for name in HYPER_NAMES] + list(j["dropout"])
+                program.hyper_vector(
+                    j["hyper"], j["dropout"], j.get("optimizer_values", ())
+                )
                 for j in jobs
-            ],
-            dtype=floatx,
+            ]
         )
     )
     # One transfer of every member's initial state (not one wait per array).

@@ -21,6 +21,7 @@ from scipy import special
 
 from .._keras import keras, to_numpy
 from . import on_accelerator
+from ._cache import LRU
 
 
 def _selu(x):
@@ -154,12 +155,13 @@ def make_predictor(model):
     return DevicePredictor(model) if on_accelerator() else Predictor(model)
 
 
-_device_passes: dict = {}
+_device_passes = LRU()
 
 
 def _device_pass(structure: tuple):
     """The compiled inference pass of one network structure (cached)."""
-    if structure not in _device_passes:
+
+    def make():
         import jax
         import jax.numpy as jnp
 
@@ -183,8 +185,9 @@ def _device_pass(structure: tuple):
                     h = act(h)
             return h
 
-        _device_passes[structure] = jax.jit(forward)
-    return _device_passes[structure]
+        return jax.jit(forward)
+
+    return _device_passes.get_or_make(structure, make)
 
 
 class DevicePredictor:

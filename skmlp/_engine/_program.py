@@ -22,7 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .._keras import keras
+from ._optim import Rule
 
 ops = keras.ops
 
@@ -51,9 +54,12 @@ class Program:
     loss: Any  # a Keras loss name or a Keras Loss object
     target: str  # "sparse", "one_hot", "binary", "multilabel" or "regression"
     optimizer_class: type
-    optimizer_config: dict  # constructor arguments other than learning_rate
+    # Constructor arguments other than learning_rate: with a ``Rule``, only
+    # those that shape its variables (the settings are inputs, see _optim).
+    optimizer_config: dict
     batch_size: int
     dtype: str = "float32"  # of the weights, data and computation
+    optimizer_rule: Rule | None = None  # skmlp's update (None: Keras')
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -76,6 +82,7 @@ class Program:
             self.optimizer_config,
             self.batch_size,
             self.dtype,
+            repr(self.optimizer_rule),
         ]
         object.__setattr__(self, "key", json.dumps(parts, sort_keys=True, default=repr))
 
@@ -105,6 +112,24 @@ class Program:
     @property
     def n_dropout(self) -> int:
         return sum(self.dropout_layers)
+
+    def hyper_vector(self, hyper: dict, dropout, optimizer_values) -> np.ndarray:
+        """The compiled functions' one vector of settings (see ``Hyper``)."""
+        return np.array(
+            [hyper[name] for name in HYPER_NAMES]
+            + [float(r) for r in dropout]
+            + list(optimizer_values),
+            dtype=self.dtype,
+        )
+
+    def hyper_size(self) -> int:
+        rule = self.optimizer_rule
+        return (
+            len(HYPER_NAMES) + len(self.hidden) + (0 if rule is None else rule.size())
+        )
+
+    def hyper(self, vector) -> Hyper:
+        return Hyper(vector, len(self.hidden))
 
     def make_optimizer(self, learning_rate: float = 0.001):
         # from_config: a learning-rate schedule in the config is serialised
@@ -246,13 +271,14 @@ HYPER_NAMES = (
 class Hyper:
     """The non-compiled hyper-parameters, read from one vector (a tensor).
 
-    Layout: the six L1/L2 strengths of ``HYPER_NAMES``, then one dropout rate
-    per hidden layer. One vector keeps the compiled functions' signatures
-    the same for every network.
+    Layout: the six L1/L2 strengths of ``HYPER_NAMES``, one dropout rate
+    per hidden layer, then the optimizer's settings (``_optim.Rule.values``).
+    One vector keeps the compiled functions' signatures the same for every
+    network of a structure.
     """
 
-    def __init__(self, vector):
-        self.vector = vector
+    def __init__(self, vector, n_hidden: int):
+        self.vector, self.n_hidden = vector, n_hidden
 
     def __getattr__(self, name):
         if name in HYPER_NAMES:
@@ -261,7 +287,11 @@ class Hyper:
 
     @property
     def dropout(self):
-        return self.vector[len(HYPER_NAMES) :]
+        return self.vector[len(HYPER_NAMES) : len(HYPER_NAMES) + self.n_hidden]
+
+    @property
+    def optimizer(self):
+        return self.vector[len(HYPER_NAMES) + self.n_hidden :]
 
 
 def steps_bucket(n_steps: int) -> int:

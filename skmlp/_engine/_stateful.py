@@ -16,9 +16,13 @@ import threading
 import numpy as np
 
 from .._keras import keras, to_numpy
+from ._cache import LRU
+from ._optim import Layout
 from ._program import Program
 
-_pools: dict[tuple[type, str], list] = {}
+# Free trainers by (class, Program.key); a pool dropped from the cache goes
+# with its trainers (one borrowed at the time still returns to its own list).
+_pools: LRU = LRU()
 _lock = threading.Lock()
 
 
@@ -26,7 +30,7 @@ _lock = threading.Lock()
 def _borrow(trainer_class, program: Program):
     key = (trainer_class, program.key)
     with _lock:
-        pool = _pools.setdefault(key, [])
+        pool = _pools.get_or_make(key, list)
         trainer = pool.pop() if pool else None
     if trainer is None:
         trainer = trainer_class(program)
@@ -55,6 +59,12 @@ class Trainer:
         ]
         self.optimizer = program.make_optimizer()
         self.optimizer.build(self.params)
+        rule = program.optimizer_rule
+        self.layout = (
+            None if rule is None else Layout.of(self.optimizer, self.params, rule)
+        )
+        if rule is not None and self.layout is None:
+            raise RuntimeError(f"no layout for {rule} in this Keras release")
 
     def load(self, params, state, opt_vars):
         for variables, values in (
@@ -70,6 +80,9 @@ class Trainer:
             [to_numpy(v) for v in variables]
             for variables in (self.params, self.state, self.optimizer.variables)
         )
+
+    def configure(self, hyper: np.ndarray) -> None:
+        """Take a fit's settings that are read outside the compiled step."""
 
     def epoch(self, data, hyper, seed: np.ndarray, shuffle: bool) -> np.ndarray:
         raise NotImplementedError
@@ -98,6 +111,7 @@ class Session:
         self._borrowed = _borrow(self.trainer_class, program)
         self.trainer = self._borrowed.__enter__()
         self.trainer.load(params, state, opt_vars)
+        self.trainer.configure(hyper)
         self.weights = (params, state, opt_vars)
         self.hyper = keras.ops.convert_to_tensor(hyper)
         self.data = self.trainer.to_device(data)

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _stateful
-from ._program import HYPER_NAMES, TRACES, Hyper
+from ._program import TRACES
 
 
 class Trainer(_stateful.Trainer):
@@ -26,7 +26,7 @@ class Trainer(_stateful.Trainer):
             if program.target == "sparse"
             else tf.TensorSpec([None, program.output_units], floatx),
             tf.TensorSpec([None], floatx),
-            tf.TensorSpec([len(HYPER_NAMES) + len(program.hidden)], floatx),
+            tf.TensorSpec([program.hyper_size()], floatx),
         ]
         # No AutoGraph: the loops are written as tf.while_loop, and converting
         # the Python code (Keras' ops, the loss, the optimizer) cost 1.5 s of
@@ -61,7 +61,7 @@ class Trainer(_stateful.Trainer):
     def _epoch(self, X, Y, W, hyper_vec, seed, shuffle):
         TRACES["epoch"] += 1
         program, b = self.program, self.program.batch_size
-        hyper = Hyper(hyper_vec)
+        hyper = program.hyper(hyper_vec)
         n = tf.shape(X)[0]
         order = tf.cond(
             shuffle,
@@ -91,7 +91,7 @@ class Trainer(_stateful.Trainer):
                     data + activity + program.weight_penalty_value(self.params, hyper)
                 )
             grads = tape.gradient(loss, self.params)
-            self.optimizer.apply(grads, self.params)
+            self._update(grads, hyper)
             for variable, value in zip(self.state, new_state, strict=True):
                 variable.assign(value)
             hits = (
@@ -105,10 +105,27 @@ class Trainer(_stateful.Trainer):
 
         return _loop(step, (n + b - 1) // b, X.dtype)
 
+    def _update(self, grads, hyper):
+        if self.layout is None:
+            self.optimizer.apply(grads, self.params)
+            return
+        variables = self.optimizer.variables
+        params, opt_vars = self.program.optimizer_rule.apply(
+            self.layout,
+            [v.value for v in variables],
+            grads,
+            [v.value for v in self.params],
+            hyper.optimizer,
+        )
+        for variable, value in zip(
+            [*self.params, *variables], [*params, *opt_vars], strict=True
+        ):
+            variable.assign(value)
+
     def _evaluate(self, X, Y, W, hyper_vec):
         TRACES["evaluate"] += 1
         program, b = self.program, self.program.batch_size
-        hyper = Hyper(hyper_vec)
+        hyper = program.hyper(hyper_vec)
         n = tf.shape(X)[0]
 
         def step(i, sums):

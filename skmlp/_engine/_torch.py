@@ -23,49 +23,36 @@ import torch
 
 from .._keras import keras
 from . import _stateful
-from ._program import Hyper
-
-# Constructor arguments that make Keras' update do more than the formulas
-# below; with any of them set, ``optimizer.apply`` runs.
-_GENERIC_OFF = {
-    "clipnorm": None,
-    "clipvalue": None,
-    "global_clipnorm": None,
-    "use_ema": False,
-    "loss_scale_factor": None,
-    "gradient_accumulation_steps": None,
-}
+from ._optim import Layout, rule_for
 
 
-def plain_update(optimizer, params):
+def plain_update(optimizer, params, settings: dict | None = None):
     """The Keras optimizer's step in torch operations, on all variables at once.
 
-    None where Keras' own ``optimizer.apply`` must run: another optimizer or
-    a subclass, a learning-rate schedule, clipping, EMA, loss scaling or
-    gradient accumulation. During an epoch the weights and the optimizer's
-    slots live in one flat buffer each, so a step is a handful of operations
-    whatever the number of layers (one kernel launch each on a GPU); between
-    epochs they are the Keras variables' again, so warm starts, ``save`` and
-    callbacks that change the learning rate all see Keras' state.
+    None where Keras' own ``optimizer.apply`` must run (``_optim.rule_for``:
+    another optimizer or a subclass, a learning-rate schedule, clipping,
+    EMA, loss scaling or gradient accumulation). ``settings``: the fit's
+    values of the rule's settings (the trainer's optimizer, shared by fits
+    of one structure, holds stand-ins). During an epoch the weights and the
+    optimizer's slots live in one flat buffer each, so a step is a handful
+    of operations whatever the number of layers (one kernel launch each on
+    a GPU); between epochs they are the Keras variables' again, so warm
+    starts, ``save`` and callbacks that change the learning rate all see
+    Keras' state.
     """
-    cls, config = type(optimizer), optimizer.get_config()
-    kind = cls.__name__ if cls.__module__.startswith("keras.") else None
-    if kind not in ("SGD", "Adam", "AdamW", "RMSprop") or any(
-        config.get(name) != value for name, value in _GENERIC_OFF.items()
-    ):
+    config = {**optimizer.get_config(), **(settings or {})}
+    rule = rule_for(type(optimizer), config)
+    if rule is None or not isinstance(optimizer.learning_rate, keras.Variable):
         return None
-    if not isinstance(optimizer.learning_rate, keras.Variable):
+    layout = Layout.of(optimizer, params, rule)
+    if layout is None:  # a Keras release that names its slots otherwise
         return None
-    by_name = {v.name: v for v in optimizer.variables}
-    rule = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}[kind]
-    try:
-        slot_names, rates, step = rule(config)
-        slots = [[by_name[f"{p.name}_{name}"] for p in params] for name in slot_names]
-    except KeyError:  # a Keras release that names its slots otherwise
-        return None
-    return _FlatUpdate(
-        optimizer, params, slots, rates, step, config.get("weight_decay")
-    )
+    variables = optimizer.variables
+    slots = [[variables[i] for i in indices] for indices in layout.slots]
+    make = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop}
+    rates, step = make[rule.kind](config)
+    decay = config.get("weight_decay") if rule.weight_decay else None
+    return _FlatUpdate(optimizer, params, slots, rates, step, decay)
 
 
 class _FlatUpdate:
@@ -118,7 +105,7 @@ class _FlatUpdate:
         del self.flat
 
 
-# Each rule, in Keras' formulas: the slot names it keeps (Keras' names),
+# Each rule, in Keras' formulas (as _optim's, in place on flat buffers):
 # ``rates(lr, t)``: each step's rate from the learning rate and the step
 # numbers, and ``step(g, rate, weights, *slots)`` on the flat buffers.
 
@@ -138,7 +125,7 @@ def _sgd(config):
         m.mul_(momentum).sub_(change)
         w.add_(m * momentum - change if nesterov else m)
 
-    return (["momentum"] if momentum else []), _constant_rate, step
+    return _constant_rate, step
 
 
 def _adam(config):
@@ -154,8 +141,7 @@ def _adam(config):
             v = torch.maximum(v_hat, v, out=v_hat)
         w.sub_(m * alpha / (v.sqrt() + epsilon))
 
-    names = ["momentum", "velocity"] + (["velocity_hat"] if config["amsgrad"] else [])
-    return names, rates, step
+    return rates, step
 
 
 def _rmsprop(config):
@@ -173,10 +159,7 @@ def _rmsprop(config):
         increment = lr * g / denominator.sqrt()
         w.sub_(increment if m is None else m.mul_(momentum).add_(increment))
 
-    names = ["velocity"]
-    names += ["momentum"] if momentum > 0 else []
-    names += ["average_gradient"] if centered else []
-    return names, _constant_rate, step
+    return _constant_rate, step
 
 
 def _affine(h, kernel, bias):
@@ -186,14 +169,17 @@ def _affine(h, kernel, bias):
 
 
 class Trainer(_stateful.Trainer):
-    def __init__(self, program):
-        super().__init__(program)
-        self.update = plain_update(self.optimizer, self.params)
+    def configure(self, hyper: np.ndarray) -> None:
+        rule = self.program.optimizer_rule
+        settings = None
+        if rule is not None:
+            settings = rule.settings(hyper[len(hyper) - rule.size() :])
+        self.update = plain_update(self.optimizer, self.params, settings)
 
     def epoch(self, data, hyper_vec, seed, shuffle):
         program, b = self.program, self.program.batch_size
         X, Y, W = data
-        hyper = Hyper(hyper_vec)
+        hyper = program.hyper(hyper_vec)
         n = X.shape[0]
         generator = torch.Generator(device=X.device)
         generator.manual_seed(int(seed[0]) << 32 | int(seed[1]))
@@ -251,7 +237,7 @@ class Trainer(_stateful.Trainer):
     def evaluate(self, data, hyper_vec):
         program, b = self.program, self.program.batch_size
         X, Y, W = data
-        hyper = Hyper(hyper_vec)
+        hyper = program.hyper(hyper_vec)
         params = [v.value for v in self.params]
         state = [v.value for v in self.state]
         loss_sum = hits_sum = torch.zeros((), dtype=X.dtype, device=X.device)
