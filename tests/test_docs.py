@@ -1,8 +1,8 @@
 """Every Python block of the README and the user guide runs, as written.
 
 Each document's blocks run in order in one namespace, in a fresh process,
-offline (the bundled sample stands in for full MNIST), in a folder that
-holds ``mnist/`` IDX files for the blocks that read files. The user guide's
+offline (the bundled sample stands in for full MNIST), in an empty folder
+(a block that reads files writes them first, as a reader would). The user guide's
 blocks after its quick start train on its first 1,500 rows, to keep the
 suite short: the code is the guide's, only the data is smaller.
 """
@@ -41,16 +41,7 @@ def python_blocks(name):
 def run_blocks(blocks, folder, shrink=0):
     import json
 
-    from skmlp.datasets import load_mnist_sample, save_idx
-
-    mnist = folder / "mnist"
-    mnist.mkdir()
-    (images, labels), (test_images, test_labels) = load_mnist_sample(return_X_y=True)
-    for name, array in (
-        ("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels),
-        ("t10k-images-idx3-ubyte.gz", test_images), ("t10k-labels-idx1-ubyte.gz", test_labels),
-    ):  # fmt: skip
-        save_idx(mnist / name, array)
+    assert not any(folder.iterdir())  # as a reader's new folder: nothing to read
     (folder / "blocks.json").write_text(json.dumps(blocks))
     (folder / "runner.py").write_text(RUNNER)
     env = {
