@@ -281,3 +281,182 @@ def test_a_folder_with_an_idx_files_name_is_named(tmp_path):
     save_idx(tmp_path / "t10k-labels-idx1-ubyte", np.ones(1, np.uint8))
     _, (_, y_test) = load_mnist(tmp_path)
     assert y_test.tolist() == [1]
+
+
+# -- a read-only cache, a dripping mirror, an empty SKMLP_DATA -----------------
+
+_READ_ONLY: list[str] = []  # folders the audit hook below keeps from writes
+_WRITES_TRIED: list[tuple] = []
+_HOOK_INSTALLED = False
+
+
+def _refuse_writes_in_read_only_folders(event, args):
+    """Audit hook: a write inside a folder of ``_READ_ONLY`` fails as it would
+    on a read-only file system, and is noted. chmod alone stops nothing when
+    the tests run as root; this does, for every user."""
+    import os
+
+    if not _READ_ONLY or event not in (
+        "open", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod",
+        "os.utime", "os.truncate",
+    ):  # fmt: skip
+        return
+    path = args[0]
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return  # a file descriptor
+    path = os.path.abspath(os.fsdecode(path))
+    if not any(path == f or path.startswith(f + os.sep) for f in _READ_ONLY):
+        return
+    writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    if event == "open" and not (isinstance(args[2], int) and args[2] & writes):
+        return  # reading is allowed
+    if event == "os.mkdir" and os.path.exists(path):
+        return  # the system's own answer: FileExistsError
+    _WRITES_TRIED.append((event, path))
+    raise PermissionError(13, "Permission denied (read-only in this test)", path)
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """``read_only(folder)``: nothing in it can be written, as a read-only
+    folder for a user who is not root (chmod'ed too, for such users): writes
+    fail, and ``os.access`` says so."""
+    import os
+    import stat
+    import sys
+
+    global _HOOK_INSTALLED
+    if not _HOOK_INSTALLED:  # audit hooks stay for the process: installed once
+        sys.addaudithook(_refuse_writes_in_read_only_folders)
+        _HOOK_INSTALLED = True
+    real_access = os.access
+    changed = []
+
+    def access(path, mode, **kwargs):
+        path_ = os.path.abspath(os.fsdecode(path))
+        if mode & os.W_OK and any(
+            path_ == f or path_.startswith(f + os.sep) for f in _READ_ONLY
+        ):
+            return False
+        return real_access(path, mode, **kwargs)
+
+    def install(folder):
+        for path in [folder, *folder.rglob("*")]:
+            changed.append((path, path.stat().st_mode))
+            path.chmod(
+                path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            )
+        _READ_ONLY.append(os.path.abspath(folder))
+        monkeypatch.setattr(os, "access", access)
+
+    _WRITES_TRIED.clear()
+    yield install
+    _READ_ONLY.clear()
+    for path, mode in changed:
+        path.chmod(mode)
+
+
+def test_a_complete_cache_is_used_from_a_read_only_folder(tmp_path, mirror, read_only):
+    base, requests = mirror
+    fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    # Without the record of checked files: they are hashed, and that cannot
+    # be recorded either.
+    (tmp_path / "mnist" / ".verified.json").unlink()
+    read_only(tmp_path)
+    requests.clear()
+    (X_train, y_train), _ = fetch_mnist(
+        tmp_path, mirrors=[f"{base}/good/"], return_X_y=True
+    )
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9] and X_train.shape[0] == 60000
+    assert requests == []
+    assert _WRITES_TRIED == []  # nothing was even tried
+    assert get_data_home(tmp_path) == str(tmp_path)
+    with pytest.raises(PermissionError):  # the folder is read-only, even for root
+        (tmp_path / "mnist" / "new").write_text("")
+
+
+def test_a_read_only_cache_missing_a_file_names_the_fix(tmp_path, mirror, read_only):
+    base, requests = mirror
+    fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    read_only(tmp_path)
+    requests.clear()
+    with pytest.raises(OSError) as info:
+        fetch_mnist(tmp_path, mirrors=[f"{base}/good/"])
+    assert str(info.value) == (
+        f"MNIST file t10k-labels-idx1-ubyte.gz must be downloaded (it is not "
+        f"cached), but skmlp's data cache {tmp_path / 'mnist'} is not writable; "
+        f"pass data_home= or set SKMLP_DATA to a writable folder, or put the four "
+        f"MNIST IDX files there by hand."
+    )
+    assert requests == [] and _WRITES_TRIED == []
+
+
+@pytest.fixture
+def drip_mirror():
+    """A mirror that answers one byte every 50 ms for up to 20 s: /headers/
+    drips a header line, /body/ the file after a Content-Length of 10 MB."""
+
+    requests = []
+    stop = threading.Event()
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            requests.append(self.path)
+            if self.path.startswith("/body/"):
+                self.send_response(200)
+                self.send_header("Content-Length", str(10_000_000))
+                self.end_headers()
+            else:
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
+            try:
+                for _ in range(400):  # 20 s: the old code waited for all of it
+                    if stop.wait(0.05):
+                        return
+                    self.wfile.write(b"x")
+            except OSError:
+                return  # the client gave up: what the test wants
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_dripping_mirror_cannot_hold_a_call_past_its_deadline(
+    tmp_path, monkeypatch, drip_mirror, where
+):
+    import time
+
+    from skmlp.datasets import _mnist
+
+    base, requests = drip_mirror
+    monkeypatch.setattr(_mnist, "_DOWNLOAD_DEADLINE", 1.0)
+    start = time.monotonic()
+    with pytest.raises(OSError, match=f"{base}/{where}/: gave up after 1 s"):
+        fetch_mnist(tmp_path, mirrors=[f"{base}/{where}/", f"{base}/next/"])
+    # 1 s, and time to spare for a loaded machine; the old code took 20 s.
+    assert time.monotonic() - start < 10
+    # The deadline is the call's: no other mirror is tried after it.
+    assert requests == [f"/{where}/train-images-idx3-ubyte.gz"]
+    assert list((tmp_path / "mnist").iterdir()) == []  # nothing left behind
+
+
+def test_an_empty_skmlp_data_is_unset(tmp_path, monkeypatch):
+    home, here = tmp_path / "home", tmp_path / "here"
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    for empty in ("", "  "):
+        monkeypatch.setenv("SKMLP_DATA", empty)
+        assert get_data_home() == str(home / "skmlp_data")
+        with pytest.raises(OSError, match="downloads are off") as info:
+            fetch_mnist(download_if_missing=False)
+        assert str(home / "skmlp_data" / "mnist") in str(info.value)
+    assert list(here.iterdir()) == []  # not the current folder

@@ -3,12 +3,15 @@ from the 10% sample shipped inside the package."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
 import json
 import os
 import shutil
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,10 +44,13 @@ MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 _MIRRORS_ENV = "SKMLP_MNIST_MIRRORS"
-# A download is given up after this long in all, or this many bytes (the
-# largest file is 9.9 MB compressed, 47 MB not).
+# A call of fetch_mnist gives up downloading after this long in all, and a
+# file after this many bytes (the largest is 9.9 MB compressed, 47 MB not).
 _DOWNLOAD_DEADLINE = 900.0
 _DOWNLOAD_MAX_BYTES = 64 << 20
+# Bytes asked of the mirror per read: small, so that the deadline is checked
+# often however slowly the bytes come.
+_READ_SIZE = 1 << 16
 # Files of the cache whose SHA-256 was checked, with the size and mtime they
 # had then: a file that still has them is not hashed again.
 _VERIFIED = ".verified.json"
@@ -64,7 +70,8 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> str:
     """The folder where skmlp caches downloaded data sets, as scikit-learn's.
 
     By order of precedence: ``data_home``, the ``SKMLP_DATA`` environment
-    variable, or ``~/skmlp_data``. The folder is created if needed.
+    variable (unless empty), or ``~/skmlp_data``. The folder is created if
+    needed.
 
     Returns
     -------
@@ -72,9 +79,11 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> str:
         The folder's path.
     """
     if data_home is None:
-        data_home = os.environ.get(_DATA_HOME_ENV, Path("~") / "skmlp_data")
+        # An empty SKMLP_DATA is unset, not the current folder.
+        data_home = os.environ.get(_DATA_HOME_ENV, "").strip() or "~/skmlp_data"
     path = Path(data_home).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():  # a read-only cache that exists is still usable
+        path.mkdir(parents=True, exist_ok=True)
     return str(path)
 
 
@@ -328,35 +337,116 @@ def _sha256_of_content(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> None:
-    """Download ``url`` to ``target`` atomically, or leave nothing behind."""
-    deadline = time.monotonic() + _DOWNLOAD_DEADLINE
-    with atomic_path(target) as tmp:
+class _DeadlinePassed(OSError):
+    """The call's time for downloading is spent: no mirror is tried after it."""
+
+
+class _Deadline:
+    """One call's time for downloading, whatever the mirrors' pace."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise _DeadlinePassed(f"gave up after {self.seconds:g} s")
+
+
+def _opener(sockets: list) -> urllib.request.OpenerDirector:
+    """urllib's opener, adding each connection's socket to ``sockets``."""
+
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(HTTPSConnection, req)
+
+    return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+
+def _shut(sockets: list) -> None:
+    """End every wait on these sockets: their reads return at once."""
+    for sock in sockets:
+        with contextlib.suppress(OSError):  # closed already
+            # socket.socket's own shutdown: an SSL socket's would also drop
+            # its TLS state under a read still running in the other thread.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _download(
+    url: str, target: Path, expected_sha256: str, timeout: float, deadline: _Deadline
+) -> None:
+    """Download ``url`` to ``target`` atomically, or leave nothing behind.
+
+    Reads are small and the deadline is checked after each; a watchdog shuts
+    the connection down when the deadline passes, so that no single wait (a
+    header or a read dripped one byte at a time) outlasts it either.
+    """
+    deadline.check()
+    sockets: list = []
+    watchdog = threading.Timer(deadline.remaining(), _shut, args=(sockets,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with atomic_path(target) as tmp:
+            received, expected_length = _receive(
+                url, tmp, min(timeout, deadline.remaining()), deadline, sockets
+            )
+            if expected_length is not None and received != int(expected_length):
+                raise OSError(
+                    f"transfer cut off after {received} of {expected_length} bytes"
+                )
+            try:
+                actual = _sha256_of_content(tmp)
+            except (OSError, EOFError, zlib.error) as exc:  # a gzip cut off or mangled
+                raise OSError(f"corrupt download ({exc})") from None
+            if actual != expected_sha256:
+                raise OSError(
+                    f"checksum mismatch (SHA-256 {actual[:12]}..., expected {expected_sha256[:12]}...)"
+                )
+    finally:
+        watchdog.cancel()
+
+
+def _receive(url, tmp: Path, timeout: float, deadline: _Deadline, sockets: list):
+    """Write what ``url`` answers into ``tmp``: (bytes received, announced)."""
+    try:
         with (
             open(tmp, "wb") as out,
-            urllib.request.urlopen(url, timeout=timeout) as response,
+            _opener(sockets).open(url, timeout=max(timeout, 0.001)) as response,
         ):
             expected_length = response.headers.get("Content-Length")
             received = 0
-            while chunk := response.read(1 << 20):
+            read = getattr(response, "read1", response.read)  # read1: what came
+            while chunk := read(_READ_SIZE):
                 out.write(chunk)
                 received += len(chunk)
                 if received > _DOWNLOAD_MAX_BYTES:
                     raise OSError(f"more than {_DOWNLOAD_MAX_BYTES} bytes: not MNIST")
-                if time.monotonic() > deadline:
-                    raise OSError(f"gave up after {_DOWNLOAD_DEADLINE:.0f} s")
-        if expected_length is not None and received != int(expected_length):
-            raise OSError(
-                f"transfer cut off after {received} of {expected_length} bytes"
-            )
-        try:
-            actual = _sha256_of_content(tmp)
-        except (OSError, EOFError, zlib.error) as exc:  # a gzip cut off or mangled
-            raise OSError(f"corrupt download ({exc})") from None
-        if actual != expected_sha256:
-            raise OSError(
-                f"checksum mismatch (SHA-256 {actual[:12]}..., expected {expected_sha256[:12]}...)"
-            )
+                deadline.check()
+    except _DeadlinePassed:
+        raise
+    except (OSError, http.client.HTTPException, ValueError):
+        deadline.check()  # the watchdog's doing: say the deadline passed
+        raise
+    deadline.check()  # the watchdog ends a read as the end of the data would
+    return received, expected_length
 
 
 def fetch_mnist(
@@ -376,8 +466,10 @@ def fetch_mnist(
     matches MNIST's, so an interrupted or corrupted download never leaves a
     file that a later call would trust. Cached files are checked against the
     same checksums (once per file: its size and modification time are
-    remembered) and fetched again if they do not match. A download is
-    abandoned after 15 minutes or 64 MB.
+    remembered where the cache is writable) and fetched again if they do not
+    match. A complete cache is used as it is from a read-only folder. A call
+    gives up downloading after 15 minutes in all, however slowly a mirror
+    answers, and a file after 64 MB.
 
     Parameters
     ----------
@@ -410,26 +502,46 @@ def fetch_mnist(
         When a file is neither cached nor downloadable; the message says
         where to put the files by hand.
     """
+    deadline = _Deadline(_DOWNLOAD_DEADLINE)
     folder = _cache_folder(data_home)
-    _remove_stale_parts(folder)
+    writable = os.access(folder, os.W_OK)
+    if writable:  # a read-only cache is used as it is: nothing written, or tried
+        _remove_stale_parts(folder)
     for name, sha256 in MNIST_SHA256.items():
         cached = _find(folder, name)
         if cached is not None:
-            if _verified(cached, sha256):
+            if _verified(cached, sha256, record=writable):
                 continue
-            # Not MNIST's content (corrupt, truncated or replaced): fetch it again.
-            cached.unlink()
             why = f"the cached {cached.name} did not match MNIST's checksum"
         else:
             why = "it is not cached"
         if not download_if_missing:
             raise OSError(_not_available(name, folder, f"{why} and downloads are off"))
+        if not writable:
+            raise OSError(
+                f"MNIST file {name}.gz must be downloaded ({why}), but skmlp's data "
+                f"cache {folder} is not writable; pass data_home= or set "
+                f"{_DATA_HOME_ENV} to a writable folder, or put the four MNIST IDX "
+                f"files there by hand."
+            )
+        if cached is not None:
+            # Not MNIST's content (corrupt, truncated or replaced): fetch it again.
+            cached.unlink()
         errors = []
         for mirror in _mirrors(mirrors):
             try:
-                _download(f"{mirror}{name}.gz", folder / f"{name}.gz", sha256, timeout)
+                _download(
+                    f"{mirror}{name}.gz",
+                    folder / f"{name}.gz",
+                    sha256,
+                    timeout,
+                    deadline,
+                )
                 _record_verified(folder / f"{name}.gz", sha256)
                 break
+            except _DeadlinePassed as exc:  # for the whole call: no mirror after it
+                errors.append(f"{mirror}: {exc}")
+                raise OSError(_not_available(name, folder, "; ".join(errors))) from None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 errors.append(f"{mirror}: {exc}")
         else:
@@ -447,20 +559,19 @@ def _cache_folder(data_home) -> Path:
     """The cache's ``mnist`` folder, or an OSError that names it."""
     try:
         folder = Path(get_data_home(data_home)) / "mnist"
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir()
     except OSError as exc:
         where = (
-            exc.filename or data_home or os.environ.get(_DATA_HOME_ENV, "~/skmlp_data")
+            exc.filename
+            or data_home
+            or os.environ.get(_DATA_HOME_ENV, "").strip()
+            or "~/skmlp_data"
         )
         raise OSError(
             f"cannot use {where} as skmlp's data cache ({exc.strerror or exc}); "
             f"pass data_home= or set {_DATA_HOME_ENV} to a writable folder."
         ) from None
-    if not os.access(folder, os.W_OK):
-        raise OSError(
-            f"skmlp's data cache {folder} is not writable; pass data_home= or set "
-            f"{_DATA_HOME_ENV} to a writable folder."
-        )
     return folder
 
 
@@ -497,15 +608,16 @@ def _record_verified(path: Path, sha256: str) -> None:
         pass  # a read-only cache still works; it hashes again next time
 
 
-def _verified(path: Path, sha256: str) -> bool:
-    """Whether ``path`` holds the content of that SHA-256 (hashing it once)."""
+def _verified(path: Path, sha256: str, *, record: bool = True) -> bool:
+    """Whether ``path`` holds the content of that SHA-256 (hashing it once,
+    if ``record``: a read-only cache hashes it at each call)."""
     if _records(path.parent).get(path.name) == _stamp(path, sha256):
         return True
     try:
         ok = _sha256_of_content(path) == sha256
     except (OSError, EOFError, zlib.error):
         ok = False
-    if ok:
+    if ok and record:
         _record_verified(path, sha256)
     return ok
 
