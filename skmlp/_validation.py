@@ -70,3 +70,86 @@ def layer_sizes(value: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral):
         return (int(value),)
     return tuple(int(v) for v in value)
+
+
+# Keras arguments that the estimator passes itself (compile and fit in
+# estimators.py), with the parameter that sets each: routing one too would
+# give Keras the argument twice.
+_SET_BY_THE_ESTIMATOR = {
+    "compile": {
+        "optimizer": "the parameter optimizer",
+        "loss": "the parameter loss",
+        "metrics": "the parameter metrics",
+    },
+    "fit": {
+        "x": "fit's X",
+        "y": "fit's y",
+        "sample_weight": "fit's sample_weight",
+        "batch_size": "the parameter batch_size",
+        "epochs": "the parameter epochs",
+        "validation_split": "the parameter validation_split",
+        "shuffle": "the parameter shuffle",
+        "callbacks": "the parameter callbacks",
+        "verbose": "the parameter verbose",
+    },
+}
+
+
+def check_routed(routed: dict[str, Any]) -> None:
+    """Check routed ``compile__*`` and ``fit__*`` names against Keras.
+
+    ``compile__X`` must be an argument of ``keras.Model.compile`` and
+    ``fit__X`` one of ``keras.Model.fit`` (as the installed Keras defines
+    them), and not one the estimator already passes. Other names (such as
+    ``optimizer__*``) are left to their own checks.
+
+    Parameters
+    ----------
+    routed : dict
+        Routed parameters by their full names (``{"fit__class_weight": ...}``).
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the routed parameter, the Keras method, the closest argument
+        it has (or the estimator's parameter to set instead).
+    """
+    import difflib
+    import inspect
+
+    from ._constraints import did_you_mean
+    from ._keras import keras
+
+    methods = {"compile": keras.Model.compile, "fit": keras.Model.fit}
+    for name in routed:
+        prefix, _, argument = name.partition("__")
+        if prefix not in methods or not argument:
+            continue
+        try:
+            parameters = inspect.signature(methods[prefix]).parameters
+        except (TypeError, ValueError):  # no signature to check against
+            continue
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            continue  # it takes any name
+        method = f"keras.Model.{prefix}"
+        own = _SET_BY_THE_ESTIMATOR[prefix]
+        if argument in own:
+            raise InvalidParameterError(
+                f"{name}: the estimator passes {argument!r} to {method} itself, "
+                f"from {own[argument]}; set that instead."
+            )
+        routable = [p for p in parameters if p != "self" and p not in own]
+        if argument not in routable:
+            hint = did_you_mean(argument, routable)
+            if not hint:  # close to one the estimator passes: say where it comes from
+                close = difflib.get_close_matches(argument.lower(), sorted(own), n=1)
+                if close:
+                    hint = (
+                        f" Did you mean {close[0]!r}? The estimator passes it "
+                        f"itself, from {own[close[0]]}."
+                    )
+            raise InvalidParameterError(
+                f"{name}: {method} has no argument {argument!r} that can be routed "
+                f"(Keras {keras.__version__}).{hint} Routable: "
+                f"{', '.join(f'{prefix}__{p}' for p in routable)}."
+            )
