@@ -334,6 +334,24 @@ def _fit_noting_interrupt(clf, X, y) -> bool:
     return interrupted
 
 
+@contextlib.contextmanager
+def _ctrl_c_ends_the_command():
+    """Ctrl-C in any fit ends ``grid`` or ``labs`` as a KeyboardInterrupt.
+
+    The estimator would keep the epochs done and return (see
+    ``_fit_noting_interrupt``): the search would score that half-trained
+    candidate and go on to the next, the labs record it as a result.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=_INTERRUPTED, category=UserWarning)
+        try:
+            yield
+        except UserWarning as exc:
+            if not str(exc).startswith(_INTERRUPTED):
+                raise
+            raise KeyboardInterrupt from None
+
+
 def _remove_if_new_and_empty(folder: Path, existed: bool) -> None:
     """Leave no empty --output folder of ours behind when nothing was saved."""
     if not existed:
@@ -520,7 +538,9 @@ def _grid(args) -> int:
         n_jobs=args.n_jobs,
         verbose=1,
         error_score="raise",
-    ).fit(X_train, y_train)
+    )
+    with _ctrl_c_ends_the_command():
+        search.fit(X_train, y_train)
     table = pd.DataFrame(search.cv_results_)
     varied = [f"param_{k}" for k, v in grid.items() if len(v) > 1] or [
         f"param_{k}" for k in grid
@@ -623,14 +643,15 @@ def _run_labs(args, labs) -> dict:
     if args.only:
         command += " --only " + " ".join(args.only)
     partial = {"command": command, "seeds": seeds, "quick": args.quick, "rows": []}
-    results = labs.run_experiments(
-        mnist,
-        [k for k in keys if k not in done],
-        seeds=seeds,
-        quick=args.quick,
-        progress=progress,
-        command=command,
-    )
+    with _ctrl_c_ends_the_command():  # no half-trained row is recorded
+        results = labs.run_experiments(
+            mnist,
+            [k for k in keys if k not in done],
+            seeds=seeds,
+            quick=args.quick,
+            progress=progress,
+            command=command,
+        )
     results["rows"] = [finished[k] for k in keys]
     return results
 

@@ -441,3 +441,34 @@ def test_folders_and_files_given_for_one_another_are_named(offline, tmp_path, ca
         command = argv[0]
         assert captured.err == f"skmlp {command}: error: {message}\n"
         assert "data:" not in captured.out  # nothing loaded, nothing trained
+
+
+def test_ctrl_c_in_a_fit_ends_grid_and_labs_with_nothing_saved(
+    offline, tmp_path, capsys, monkeypatch, ctrl_c_at_epoch
+):
+    from skmlp import MLPKerasClassifier
+
+    fits = []
+    original = MLPKerasClassifier.fit
+
+    def counted(self, *args, **kwargs):
+        fits.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPKerasClassifier, "fit", counted)
+    ctrl_c_at_epoch(1)
+    csv = tmp_path / "grid.csv"
+    status = main(
+        ["grid", "--dataset", "sample", "--subset", "0.1", "--hidden", "8", "16",
+         "--epochs", "5", "--cv", "2", "--csv", str(csv)]
+    )  # fmt: skip
+    assert status == 130
+    assert capsys.readouterr().err == "skmlp grid: interrupted\n"
+    assert len(fits) == 1  # no other candidate trained after Ctrl-C
+    assert not csv.exists()
+    page = tmp_path / "labs.md"
+    status = main(["labs", "--only", "S1", "--seeds", "1", "--markdown", str(page)])
+    assert status == 130
+    assert capsys.readouterr().err == "skmlp labs: interrupted\n"
+    assert not page.exists()  # and no half-trained row among the results
+    assert not page.with_suffix(".json").exists()
