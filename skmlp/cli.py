@@ -316,21 +316,25 @@ def _fit_noting_interrupt(clf, X, y) -> bool:
 
     The estimator catches the KeyboardInterrupt and only warns, so that a
     script keeps the epochs done; the command must not take that for a
-    finished training. Other warnings are given again, as they were.
+    finished training. Other warnings are given again, as they were, also
+    when the fit raises.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        clf.fit(X, y)
-    interrupted = False
-    for warning in caught:
-        if issubclass(warning.category, UserWarning) and str(
-            warning.message
-        ).startswith(_INTERRUPTED):
-            interrupted = True
-        else:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+    finally:
+        interrupted = False
+        for warning in caught:
+            if issubclass(warning.category, UserWarning) and str(
+                warning.message
+            ).startswith(_INTERRUPTED):
+                interrupted = True
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
     return interrupted
 
 

@@ -391,6 +391,19 @@ def test_other_warnings_of_the_fit_still_reach_the_user(offline, tmp_path, capsy
     with pytest.warns(RuntimeWarning, match="something else"):
         assert _fit_noting_interrupt(Warns(), None, None) is False
 
+    class WarnsThenFails:
+        def fit(self, X, y):
+            import warnings
+
+            warnings.warn("before the error", RuntimeWarning, stacklevel=1)
+            raise ValueError("diverged")
+
+    with (
+        pytest.warns(RuntimeWarning, match="before the error"),
+        pytest.raises(ValueError, match="diverged"),
+    ):
+        _fit_noting_interrupt(WarnsThenFails(), None, None)
+
 
 def test_folders_and_files_given_for_one_another_are_named(offline, tmp_path, capsys):
     data = tmp_path / "mnist"
