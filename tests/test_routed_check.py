@@ -5,16 +5,20 @@ import inspect
 import keras
 import pytest
 
-from skmlp._validation import InvalidParameterError, check_routed
+from skmlp._validation import (
+    _SET_BY_THE_ESTIMATOR,
+    InvalidParameterError,
+    check_routed,
+)
 
 
 def test_arguments_keras_takes_pass():
     check_routed(
         {
-            "compile__jit_compile": False,
-            "compile__steps_per_execution": 4,
-            "fit__class_weight": {0: 1.0},
+            "compile__auto_scale_loss": False,
+            "compile__weighted_metrics": ["accuracy"],
             "fit__validation_freq": 2,
+            "fit__initial_epoch": 1,
             "optimizer__beta_1": 0.8,  # not compile's or fit's: left to its own check
         }
     )
@@ -69,8 +73,10 @@ def test_the_routable_names_are_keras_own():
         check_routed({"compile__nope": 1})
     listed = str(info.value).split("Routable: ")[1].rstrip(".").split(", ")
     signature = inspect.signature(keras.Model.compile).parameters
+    passed = _SET_BY_THE_ESTIMATOR["compile"]
+    assert {"optimizer", "loss", "metrics"} <= set(passed)
     assert listed == [
         f"compile__{name}"
         for name in signature
-        if name not in ("self", "optimizer", "loss", "metrics")
+        if name != "self" and name not in passed
     ]
