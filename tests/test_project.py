@@ -30,7 +30,8 @@ def test_ruff_keeps_the_code_clean():
         pytest.fail("ruff is in the dev extras: pip install -e '.[dev]'")
     ruff = [sys.executable, "-m", "ruff"]
     paths = [
-        str(ROOT / p) for p in ("skmlp", "tests", "examples", "benchmarks", "tools")
+        str(ROOT / p)
+        for p in ("skmlp", "tests", "examples", "benchmarks", "tools", "notebooks")
     ]
     check = subprocess.run([*ruff, "check", *paths], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
