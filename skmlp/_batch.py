@@ -29,9 +29,9 @@ import sklearn
 from sklearn.base import clone
 
 from ._engine import on_accelerator
-from ._engine._program import HYPER_NAMES
 from ._keras import keras
 from ._network import network_dtype
+from ._params import PER_MEMBER
 
 _STORE: contextvars.ContextVar[Store | None] = contextvars.ContextVar(
     "skmlp_prefitted", default=None
@@ -218,27 +218,17 @@ def fit_members(
 
 
 # Parameters that never separate networks into different compiled programs
-# (inputs of the compiled function, or handled per member).
-_PER_MEMBER = {
-    "learning_rate",
-    "random_state",
-    "epochs",
-    "validation_split",
-    "validation_strategy",
-    "early_stopping",
-    "patience",
-    "min_delta",
-    "verbose",
-    "dropout",
-    *HYPER_NAMES,
-}
+# (inputs of the compiled function, or handled per member): the table's.
+_PER_MEMBER = PER_MEMBER
 
 
 def _signature(member: Member) -> str:
     """Members that may share a program share this (used to split work)."""
     params = member.estimator.get_params(deep=False)
     shared = {k: v for k, v in params.items() if k not in _PER_MEMBER}
+    # Whether a rate is zero is structure (no Dropout layer, no momentum slots).
     shared["dropout>0"] = np.asarray(params["dropout"]) > 0
+    shared["momentum>0"] = params["momentum"] > 0
     return joblib.hash((type(member.estimator).__qualname__, shared))
 
 
@@ -313,10 +303,8 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
                     X,
                     member.y,
                     member.sample_weight,
-                    estimator.epochs,
-                    True,
-                    None,
-                    False,
+                    epochs=estimator.epochs,
+                    reset=True,
                 )
         except Exception as error:  # the same error the member's fit raises
             done.append((member.key, error, time.perf_counter() - start))

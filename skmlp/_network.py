@@ -7,7 +7,6 @@ estimators (and nothing else) call it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 from ._constraints import did_you_mean
 from ._keras import keras
 from ._params import OPTIMIZERS
-from ._validation import InvalidParameterError, per_layer
+from ._validation import InvalidParameterError
 
 _INITIALIZER_ALIASES = {
     "xavier_uniform": "glorot_uniform",
@@ -160,96 +159,82 @@ def _regularizer(l1: float, l2: float):
     return keras.regularizers.L1L2(l1=float(l1), l2=float(l2))
 
 
-def build_mlp(
-    n_features: int,
-    n_outputs: int,
-    output_activation: str,
-    *,
-    hidden_layer_sizes: Sequence[int],
-    activation: str | Sequence[str] = "relu",
-    kernel_initializer: Any = "glorot_uniform",
-    bias_initializer: Any = "zeros",
-    dropout: float | Sequence[float] = 0.0,
-    batch_normalization: bool = False,
-    kernel_l1: float = 0.0,
-    kernel_l2: float = 0.0,
-    bias_l1: float = 0.0,
-    bias_l2: float = 0.0,
-    activity_l1: float = 0.0,
-    activity_l2: float = 0.0,
-    seed: int | None = None,
-    dtype: str = "float32",
-) -> keras.Model:
-    """Build the labs' multi-layer perceptron.
+def build_mlp(spec, seed: int | None = None) -> keras.Model:
+    """The Keras model of ``spec``, built, its layers following ``spec.operations()``.
 
-    Each hidden layer is ``Dense -> [BatchNormalization] -> Activation ->
-    [Dropout]``, the order the labs use. Kernel and bias regularisers apply to
-    every ``Dense`` layer, the output layer included (so that a perceptron
-    with no hidden layer can be regularised too); the activity regulariser
-    applies to the hidden layers' outputs only.
-
-    ``seed`` seeds each layer's initialisers and dropout (derived seeds per
-    layer); None leaves them to Keras' global generator. ``dtype`` is every
-    layer's dtype policy: the type of the weights and of the computation.
+    Kernel and bias regularisers apply to every ``Dense`` layer, the output
+    layer included (so that a perceptron with no hidden layer can be
+    regularised too); the activity regulariser applies to the hidden layers'
+    outputs only. ``seed`` seeds each layer's initialisers and dropout
+    (derived seeds per layer); None leaves them to Keras' global generator.
+    ``spec.dtype`` is every layer's dtype policy: the type of the weights and
+    of the computation.
 
     Returns
     -------
     keras.Sequential
-        The model, built for ``n_features`` inputs and not yet compiled.
+        The model, built for ``spec.n_features`` inputs and not yet compiled.
     """
+    from ._spec import ACTIVATION, BATCH_NORM, DENSE
 
     def layer_seed(i: int, k: int) -> int | None:
+        # The output layer's seeds are layer 0's, as in earlier releases.
+        i = 0 if i == spec.n_hidden else i + 1
         return None if seed is None else (seed + 7919 * i + k) % 2**31
 
-    n_hidden = len(hidden_layer_sizes)
-    activations = per_layer(activation, n_hidden, "activation")
-    dropouts = per_layer(dropout, n_hidden, "dropout")
-    kernel_reg = (kernel_l1, kernel_l2)
-    bias_reg = (bias_l1, bias_l2)
-    activity_reg = (activity_l1, activity_l2)
-
-    layers: list = [keras.Input(shape=(n_features,), dtype=dtype, name="pixels")]
-    width = n_features
-    for i, (units, act, rate) in enumerate(
-        zip(hidden_layer_sizes, activations, dropouts, strict=True), start=1
-    ):
-        dense = _dense(
-            units,
-            width,
-            _initializer(kernel_initializer, layer_seed(i, 0)),
-            _initializer(bias_initializer, layer_seed(i, 1)),
-            kernel_regularizer=_regularizer(*kernel_reg),
-            bias_regularizer=_regularizer(*bias_reg),
-            activity_regularizer=_regularizer(*activity_reg),
-            dtype=dtype,
-            name=f"dense_{i}",
-        )
-        layers.append(dense)
-        width = units
-        if batch_normalization:
+    steps = spec.operations()
+    widths = spec.widths()
+    dtype = spec.dtype
+    layers: list = [keras.Input(shape=(spec.n_features,), dtype=dtype, name="pixels")]
+    for step, (kind, arg) in enumerate(steps):
+        if kind == DENSE:
+            output = arg == spec.n_hidden
+            # The output Dense takes its activation; a hidden one is followed
+            # by its own Activation layer (after batch normalisation).
+            activation = spec.output_activation if output else None
             layers.append(
-                keras.layers.BatchNormalization(dtype=dtype, name=f"batch_norm_{i}")
-            )
-        layers.append(keras.layers.Activation(act, dtype=dtype, name=f"{act}_{i}"))
-        if rate > 0:
-            layers.append(
-                keras.layers.Dropout(
-                    float(rate), seed=layer_seed(i, 2), dtype=dtype, name=f"dropout_{i}"
+                _dense(
+                    widths[arg + 1],
+                    widths[arg],
+                    _initializer(spec.kernel_initializer, layer_seed(arg, 0)),
+                    _initializer(spec.bias_initializer, layer_seed(arg, 1)),
+                    activation=activation,
+                    kernel_regularizer=_regularizer(spec.kernel_l1, spec.kernel_l2),
+                    bias_regularizer=_regularizer(spec.bias_l1, spec.bias_l2),
+                    activity_regularizer=None
+                    if output
+                    else _regularizer(spec.activity_l1, spec.activity_l2),
+                    dtype=dtype,
+                    name="output" if output else f"dense_{arg + 1}",
                 )
             )
-    dense = _dense(
-        n_outputs,
-        width,
-        _initializer(kernel_initializer, layer_seed(0, 0)),
-        _initializer(bias_initializer, layer_seed(0, 1)),
-        activation=output_activation,
-        kernel_regularizer=_regularizer(*kernel_reg),
-        bias_regularizer=_regularizer(*bias_reg),
-        dtype=dtype,
-        name="output",
-    )
-    layers.append(dense)
-    return keras.Sequential(layers, name="mlp")
+        elif kind == BATCH_NORM:
+            layers.append(
+                keras.layers.BatchNormalization(
+                    dtype=dtype, name=f"batch_norm_{arg + 1}"
+                )
+            )
+        elif kind == ACTIVATION:
+            if step == len(steps) - 1:
+                continue  # the output Dense's own
+            hidden = sum(1 for k, _ in steps[:step] if k == DENSE)
+            layers.append(
+                keras.layers.Activation(arg, dtype=dtype, name=f"{arg}_{hidden}")
+            )
+        else:  # DROPOUT
+            layers.append(
+                keras.layers.Dropout(
+                    float(spec.dropout[arg]),
+                    seed=layer_seed(arg, 2),
+                    dtype=dtype,
+                    name=f"dropout_{arg + 1}",
+                )
+            )
+    model = keras.Sequential(layers, name="mlp")
+    # A symbolic call (no computation): Keras' export, summary() and
+    # plot_model need a model that has been called.
+    model(keras.KerasTensor((None, spec.n_features), dtype=dtype))
+    return model
 
 
 def network_dtype(wanted: str | None, X) -> str:

@@ -19,6 +19,7 @@ reads it before either loads): Keras classes are named by dotted path.
 
 from __future__ import annotations
 
+import enum
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,23 @@ OPTIMIZERS = {
 }
 
 
+class Continued(enum.Enum):
+    """What a continued fit does with a spec parameter changed since the build."""
+
+    REFUSED = "refused"  # the network's structure and optimizer
+    ENGINE = "engine"  # honoured by skmlp's engine; refused where Keras' fit trains
+    ASSIGNED = "assigned"  # set on the optimizer
+    IGNORED = "ignored"  # initialisers: nothing left to initialise
+
+
+class Compiled(enum.Enum):
+    """Where the engine reads a parameter (see ``Parameter.compiled``)."""
+
+    STRUCTURE = "compiled in"
+    INPUT = "an input"
+    OUTSIDE = "outside the compiled program"
+
+
 @dataclass(frozen=True)
 class Flag:
     """The command-line option of one parameter (``skmlp train`` and ``grid``).
@@ -121,13 +139,19 @@ class Parameter:
     keras: str  # where it goes in Keras
     flag: Flag | None = None
     classifier_only: bool = False
-    # Read when a fit builds the network (pickle and skmlp.load rebuild it
-    # from the values it was built with), and what a continued fit
-    # (warm_start, partial_fit) does with a value changed since: "refused"
-    # (the network's structure and optimizer), "engine" (honoured by skmlp's
-    # engine, refused where Keras' fit trains the built layers), "assigned"
-    # (set on the optimizer), "unused" (initialisers). "": read at every fit.
-    built: str = ""
+    # Part of the network's spec (read when it is built): what a continued
+    # fit (warm_start, partial_fit) does with a value changed since. None:
+    # read at every fit, not part of the spec.
+    continued: Continued | None = None
+    # Where the engine reads it: compiled into the program (a new value
+    # compiles), an input of the compiled step (a new value compiles
+    # nothing), or outside the compiled program.
+    compiled: Compiled = Compiled.OUTSIDE
+    # Whether networks of one batched group may differ in it (_batch).
+    per_member: bool = False
+    # The Keras argument the estimator passes from it ("compile:loss"): a
+    # routed compile__/fit__ argument of that name is refused.
+    passes: str | None = None
 
 
 _NON_NEGATIVE = (Interval(numbers.Real, 0, None),)
@@ -163,7 +187,9 @@ def _penalty(kind: str, norm: str, where: str) -> Parameter:
         Flag(f"--{kind}-{norm}", f"{norm.upper()} penalty on {where}", 0.0, "number")
         if kind == "kernel"
         else None,
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.INPUT,
+        per_member=True,
     )
 
 
@@ -176,7 +202,8 @@ PARAMETERS = (
         gives the simple perceptron (logistic / linear regression).""",
         "one `Dense(units)` per entry",
         Flag("--hidden", "units per hidden layer: 128,128", "128,128"),
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
     ),
     Parameter(
         "activation",
@@ -186,7 +213,8 @@ PARAMETERS = (
         'tanh', 'elu', 'selu', 'leaky_relu', 'gelu', 'swish', 'linear', ...""",
         "`Activation(name)` after each hidden `Dense`",
         Flag("--activation", "relu, elu, sigmoid, tanh, ...", "relu"),
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
     ),
     Parameter(
         "kernel_initializer",
@@ -198,7 +226,8 @@ PARAMETERS = (
         from their formulas (the same weights on every backend).""",
         "`Dense(kernel_initializer=...)`",
         Flag("--initializer", "kernel initializer", "glorot_uniform"),
-        built="unused",
+        continued=Continued.IGNORED,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "bias_initializer",
@@ -206,7 +235,8 @@ PARAMETERS = (
         """str or keras Initializer, default="zeros"
         Initialiser of every ``Dense`` layer's biases (Keras' default).""",
         "`Dense(bias_initializer=...)`",
-        built="unused",
+        continued=Continued.IGNORED,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "dropout",
@@ -215,7 +245,9 @@ PARAMETERS = (
         Rate of the ``Dropout`` layer after each hidden activation, in [0, 1).""",
         "`Dropout(rate)` after each hidden activation",
         Flag("--dropout", "dropout rate after each hidden layer", 0.0, "number"),
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.INPUT,
+        per_member=True,
     ),
     Parameter(
         "batch_normalization",
@@ -227,7 +259,8 @@ PARAMETERS = (
         Flag(
             "--batch-norm", "batch normalisation before each activation", kind="switch"
         ),
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
     ),
     _penalty("kernel", "l1", "the weights of every ``Dense`` layer"),
     _penalty("kernel", "l2", "the weights of every ``Dense`` layer"),
@@ -249,7 +282,9 @@ PARAMETERS = (
         ``optimizer__nesterov=True`` or ``optimizer__beta_1=0.95``.""",
         "a new optimizer at each fit; `optimizer__<arg>` to its constructor",
         Flag("--optimizer", "adam, sgd, rmsprop, ...", "adam"),
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
+        passes="compile:optimizer",
     ),
     Parameter(
         "learning_rate",
@@ -258,7 +293,9 @@ PARAMETERS = (
         None keeps the optimizer's Keras default (SGD 0.01, Adam 0.001).""",
         "the optimizer's `learning_rate`",
         Flag("--learning-rate", "default: the optimizer's own", kind="number"),
-        built="assigned",
+        continued=Continued.ASSIGNED,
+        compiled=Compiled.INPUT,
+        per_member=True,
     ),
     Parameter(
         "momentum",
@@ -267,7 +304,9 @@ PARAMETERS = (
         Momentum of 'sgd' and 'rmsprop'.""",
         "`SGD(momentum=...)`, `RMSprop(momentum=...)`",
         Flag("--momentum", "for sgd and rmsprop", 0.0, "number", several=False),
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.INPUT,
+        per_member=True,
     ),
     Parameter(
         "loss",
@@ -275,7 +314,9 @@ PARAMETERS = (
         """str or keras Loss, default=None
         None chooses from the target (see the class description).""",
         "`compile(loss=...)`",
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
+        passes="compile:loss",
     ),
     Parameter(
         "metrics",
@@ -284,7 +325,9 @@ PARAMETERS = (
         Keras metrics recorded in ``history_``; None means ['accuracy'] for
         the classifier and none for the regressor.""",
         "`compile(metrics=...)`",
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.OUTSIDE,
+        passes="compile:metrics",
     ),
     Parameter(
         "batch_size",
@@ -293,6 +336,8 @@ PARAMETERS = (
         Rows per gradient step.""",
         "`fit(batch_size=...)`",
         Flag("--batch-size", "rows per gradient step", 128, "count"),
+        compiled=Compiled.STRUCTURE,
+        passes="fit:batch_size",
     ),
     Parameter(
         "epochs",
@@ -301,6 +346,9 @@ PARAMETERS = (
         Passes over the training data per ``fit``.""",
         "`fit(epochs=...)`",
         Flag("--epochs", "passes over the data", 10, "count", several=False),
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
+        passes="fit:epochs",
     ),
     Parameter(
         "validation_split",
@@ -316,6 +364,9 @@ PARAMETERS = (
             "number",
             several=False,
         ),
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
+        passes="fit:validation_split",
     ),
     Parameter(
         "validation_strategy",
@@ -326,6 +377,8 @@ PARAMETERS = (
         the classifier (a plain random draw for the regressor), so that data
         sorted by class still validates on every class.""",
         'Keras\' `validation_split` ("last"), or rows drawn beforehand',
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
     ),
     Parameter(
         "shuffle",
@@ -333,6 +386,8 @@ PARAMETERS = (
         """bool, default=True
         Shuffle the training rows before each epoch.""",
         "`fit(shuffle=...)`",
+        compiled=Compiled.STRUCTURE,
+        passes="fit:shuffle",
     ),
     Parameter(
         "class_weight",
@@ -341,6 +396,7 @@ PARAMETERS = (
         Weights by class label, multiplied into the sample weights.""",
         "multiplied into the sample weights",
         classifier_only=True,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "callbacks",
@@ -349,6 +405,8 @@ PARAMETERS = (
         Extra Keras callbacks; copied at each fit, so the originals stay
         unused and the estimator stays clonable.""",
         "`fit(callbacks=...)`",
+        compiled=Compiled.OUTSIDE,
+        passes="fit:callbacks",
     ),
     Parameter(
         "verbose",
@@ -356,6 +414,9 @@ PARAMETERS = (
         """int, default=0
         Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.""",
         "`fit(verbose=...)`",
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
+        passes="fit:verbose",
     ),
     Parameter(
         "random_state",
@@ -369,6 +430,8 @@ PARAMETERS = (
         model on the same machine. Python's, NumPy's and Keras' global
         random states are left as they were.""",
         "the estimator's own seeds (nothing global)",
+        compiled=Compiled.INPUT,
+        per_member=True,
     ),
     Parameter(
         "run_eagerly",
@@ -376,7 +439,8 @@ PARAMETERS = (
         """bool, default=False
         Run Keras step by step in Python (for debugging; much slower).""",
         "`compile(run_eagerly=...)`",
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "warm_start",
@@ -389,6 +453,7 @@ PARAMETERS = (
         arguments, ``momentum``, ``loss`` or ``dtype`` it raises; a new
         ``learning_rate``, ``dropout`` or L1/L2 strength applies to it.""",
         "keep the weights and optimizer state between fits",
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "early_stopping",
@@ -405,6 +470,8 @@ PARAMETERS = (
             kind="switch",
             several=False,
         ),
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
     ),
     Parameter(
         "patience",
@@ -412,6 +479,8 @@ PARAMETERS = (
         """int or np.inf, default=5
         Epochs without improvement before early stopping stops.""",
         "`EarlyStopping(patience=...)`",
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
     ),
     Parameter(
         "min_delta",
@@ -419,6 +488,8 @@ PARAMETERS = (
         """float, default=0.0
         The least decrease of the validation loss that counts as improving.""",
         "`EarlyStopping(min_delta=...)`",
+        compiled=Compiled.OUTSIDE,
+        per_member=True,
     ),
     Parameter(
         "tensorboard_dir",
@@ -427,6 +498,7 @@ PARAMETERS = (
         Write TensorBoard logs (scalars and weight histograms) to a new
         sub-folder of this folder at every fit.""",
         "`TensorBoard(log_dir=...)`",
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "steps_per_execution",
@@ -436,7 +508,8 @@ PARAMETERS = (
         ``engine="keras"`` only. "auto" takes up to 256 (32 on JAX and with
         ``verbose=1``; always 1 on torch, which allows no more).""",
         '`compile(steps_per_execution=...)` (`engine="keras"`)',
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "jit_compile",
@@ -445,7 +518,8 @@ PARAMETERS = (
         XLA compilation, as Keras' ``compile(jit_compile=...)``, for
         ``engine="keras"`` only.""",
         '`compile(jit_compile=...)` (`engine="keras"`)',
-        built="engine",
+        continued=Continued.ENGINE,
+        compiled=Compiled.OUTSIDE,
     ),
     Parameter(
         "dtype",
@@ -460,7 +534,8 @@ PARAMETERS = (
         (``jax.config.update("jax_enable_x64", True)``): without it "float64"
         is refused and "input" trains in float32.""",
         "every layer's `dtype=` (a dtype policy)",
-        built="refused",
+        continued=Continued.REFUSED,
+        compiled=Compiled.STRUCTURE,
     ),
     Parameter(
         "engine",
@@ -476,6 +551,7 @@ PARAMETERS = (
         always uses ``model.fit`` (for debugging; slower, and it reseeds
         Keras' global random generators during the fit).""",
         "skmlp's compiled loop, or Keras' `model.fit`",
+        compiled=Compiled.OUTSIDE,
     ),
 )
 
@@ -506,7 +582,26 @@ CLASSIFIER_CONSTRAINTS = {
 }
 KERAS = {p.name: p.keras for p in PARAMETERS}
 FLAGS = {p.name: p.flag for p in PARAMETERS if p.flag is not None}
-BUILT = {p.name: p.built for p in PARAMETERS if p.built}
+# What a continued fit does with each spec parameter (_base._continue).
+CONTINUED = {p.name: p.continued for p in PARAMETERS if p.continued is not None}
+# Parameters networks of one batched group may differ in (_batch).
+PER_MEMBER = frozenset(p.name for p in PARAMETERS if p.per_member)
+# The L1/L2 strengths: inputs of the compiled step, in the engine's order.
+PENALTIES = tuple(p.name for p in PARAMETERS if p.name.endswith(("_l1", "_l2")))
+# Keras arguments the estimator passes itself, by method: a routed
+# ``compile__<name>``/``fit__<name>`` of these is refused, naming the parameter.
+PASSED = {
+    method: {
+        p.passes.split(":")[1]: f"the parameter {p.name}"
+        for p in PARAMETERS
+        if p.passes and p.passes.startswith(method + ":")
+    }
+    for method in ("compile", "fit")
+}
+PASSED["fit"].update(
+    x="fit's X", y="fit's y", sample_weight="fit's sample_weight",
+    class_weight="the parameter class_weight",
+)  # fmt: skip
 
 
 ATTRIBUTES_DOC = """

@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._engine._predict import make_predictor
+from ._base import _BaseMLP
 from ._files import atomic_path
 from ._keras import keras
-from .estimators import MLPKerasClassifier, MLPKerasRegressor, _same, network_arrays
 
-_CLASSES = {cls.__name__: cls for cls in (MLPKerasClassifier, MLPKerasRegressor)}
-# 2: the network as arrays (network.npz); 1: as a .keras file (still read).
-_FORMAT = 2
+# The classes a file may name (taken from the package's public names, so
+# that this module needs no import of the estimators' module).
+_CLASSES = ("MLPKerasClassifier", "MLPKerasRegressor")
+# 3: the network's spec beside its arrays; 2: parameters and 0.1.0's fitted
+# attributes beside the arrays; 1: a .keras file. 2 and 1 are still read.
+_FORMAT = 3
 
 
 def _encode_param(name, value):
@@ -92,8 +94,6 @@ def save(obj, path: str | os.PathLike) -> None:
     path : str or path-like
         The file to write (``.skmlp`` for an estimator, ``.skops`` else).
     """
-    from .estimators import _BaseMLP
-
     if isinstance(obj, _BaseMLP):
         save_estimator(obj, path)
         return
@@ -157,35 +157,39 @@ def save_estimator(estimator, path) -> None:
     from . import __version__
 
     check_is_fitted(estimator, "model_")
-    params = estimator.get_params(deep=False)
-    built = estimator.__dict__.get("_built_with", {})
+    state = estimator._fitted_state()
+    attributes = state["attributes"]
     meta = {
         "format": _FORMAT,
         "skmlp_version": __version__,
         "class": type(estimator).__name__,
-        "params": {name: _encode_param(name, value) for name, value in params.items()},
-        # The values the network was built from, where set_params has changed
-        # them since: load() rebuilds the trained network, not another.
-        "built": {
+        "params": {
             name: _encode_param(name, value)
-            for name, value in built.items()
-            if name not in params or not _same(value, params[name])
+            for name, value in estimator.get_params(deep=False).items()
+        },
+        # The network as built (set_params since has changed the parameters,
+        # not the fitted network): load() rebuilds it from this.
+        "spec": {
+            name: _encode_param(name, value) for name, value in state["spec"].items()
+        },
+        "targets": {
+            name: _encode_param(name, value) for name, value in state["targets"].items()
         },
         "fitted": {
-            name: getattr(estimator, name)
-            for name in estimator._SAVED_STATE
-            if hasattr(estimator, name)
+            name: value
+            for name, value in attributes.items()
+            if not isinstance(value, np.ndarray)
         },
         "arrays": {
-            name: _encode_array(getattr(estimator, name))
-            for name in estimator._SAVED_ARRAYS
-            if hasattr(estimator, name)
+            name: _encode_array(value)
+            for name, value in attributes.items()
+            if isinstance(value, np.ndarray)
         },
     }
     # The network as plain arrays (weights, optimizer state): load() rebuilds
-    # it from the parameters and reads no Keras configuration at all.
+    # it from the spec and reads no Keras configuration at all.
     network = io.BytesIO()
-    np.savez(network, **_flat(network_arrays(estimator.model_)))
+    np.savez(network, **_flat(state["network"]))
     # Written beside the target and renamed: never half a file at `path`.
     with (
         atomic_path(path) as partial,
@@ -252,18 +256,17 @@ def load(path: str | os.PathLike):
             raise ValueError(
                 f"{path}: estimator.json is not valid JSON ({exc})."
             ) from None
-        expected = 2 if network == "network.npz" else 1
+        formats = (2, 3) if network == "network.npz" else (1,)
         if (
             not isinstance(meta, dict)
-            or meta.get("format") != expected
+            or meta.get("format") not in formats
             or meta.get("class") not in _CLASSES
         ):
             found = meta if not isinstance(meta, dict) else meta.get("format")
             raise ValueError(f"{path}: unsupported skmlp file (format {found!r}).")
         data = _read_member(archive, network, path)
-    model = weights = None
     if network == "model.keras":  # an earlier release's file
-        model = network_from_bytes(data, path)
+        weights = network_from_bytes(data, path)
     else:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -271,89 +274,54 @@ def load(path: str | os.PathLike):
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{path}: network.npz is not valid ({exc}).") from None
     try:
+        import skmlp
+
+        cls = getattr(skmlp, meta["class"])
         params = {name: _decode_param(value) for name, value in meta["params"].items()}
-        built = {
-            name: _decode_param(value) for name, value in meta.get("built", {}).items()
-        }
-        fitted, arrays = dict(meta["fitted"]), dict(meta["arrays"])
-        cls = _CLASSES[meta["class"]]
-        unknown = (set(fitted) - set(cls._SAVED_STATE)) | (
-            set(arrays) - set(cls._SAVED_ARRAYS)
-        )
-        if unknown:
-            raise ValueError(f"unknown fitted attributes {sorted(unknown)}")
         estimator = cls(**params)
-        estimator._built_with = {**estimator._network_params(), **built}
+        estimator._check_params()
+        attributes = {
+            **dict(meta["fitted"]),
+            **{
+                name: _decode_array(encoded, path)
+                for name, encoded in dict(meta["arrays"]).items()
+            },
+        }
+        if meta["format"] == 3:
+            state = {
+                "attributes": attributes,
+                "spec": {k: _decode_param(v) for k, v in meta["spec"].items()},
+                "targets": {k: _decode_param(v) for k, v in meta["targets"].items()},
+                "network": weights,
+            }
+        else:  # 0.1.0's attributes
+            from ._base import FITTED
+            from ._legacy import LEGACY, fitted_from_legacy
+
+            unknown = set(attributes) - set(FITTED) - set(LEGACY)
+            if unknown:
+                raise ValueError(f"unknown fitted attributes {sorted(unknown)}")
+
+            built = {
+                name: _decode_param(value)
+                for name, value in meta.get("built", {}).items()
+            }
+            legacy = {
+                **estimator.__dict__,
+                **attributes,
+                "_built_with": {**estimator.get_params(deep=False), **built},
+                "model_": weights,
+            }
+            _, state = fitted_from_legacy(cls, legacy)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(
             f"{path}: malformed or invalid estimator.json ({exc})."
         ) from None
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
-    for name, encoded in arrays.items():
-        setattr(estimator, name, _decode_array(encoded, path))
-    if model is None:
-        try:
-            estimator._check_params()
-            estimator._as_built()._check_params()
-            _check_kernels(estimator, weights, path)
-            model = estimator._rebuild_network(weights)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{path}: the saved network is invalid ({exc}).") from None
-    _check_consistent(estimator, model, path)
-    estimator.model_ = model
-    estimator._predictor = make_predictor(model)
-    return estimator
-
-
-def _check_kernels(estimator, arrays: dict, path) -> None:
-    """The saved kernels are the ones the parameters describe, before building.
-
-    The arrays are real data from the file (whose size is bounded), so a
-    network whose layers match them is no larger than the file: parameters
-    edited to ask for huge layers are refused before anything is allocated.
-    """
-    from ._validation import layer_sizes
-
-    units = estimator._output[0]
-    hidden = estimator._as_built().hidden_layer_sizes
-    widths = (estimator.n_features_in_, *layer_sizes(hidden))
-    expected = list(zip(widths, (*widths[1:], units), strict=True))
-    kernels = [tuple(w.shape) for w in arrays["weights"] if np.ndim(w) == 2]
-    if kernels != expected:
-        raise ValueError(
-            f"{path}: the saved kernels {kernels} are not those of the saved "
-            f"parameters {expected}."
-        )
-
-
-def _check_consistent(estimator, model, path) -> None:
-    """The parameters valid and the fitted attributes matching the network."""
     try:
-        estimator._check_params()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: invalid saved parameters ({exc})") from None
-    units = model.layers[-1].units if model.layers else None
-    n_in = model.inputs[0].shape[-1] if model.inputs else None
-    if getattr(estimator, "n_features_in_", n_in) != n_in:
-        raise ValueError(f"{path}: n_features_in_ does not match the network's input.")
-    classes = getattr(estimator, "classes_", None)
-    if (classes is None) == isinstance(estimator, MLPKerasClassifier):
-        raise ValueError(
-            f"{path}: a {type(estimator).__name__} "
-            f"{'without' if classes is None else 'with'} classes_; the file was "
-            f"saved from another kind of estimator."
-        )
-    if classes is not None and getattr(estimator, "_y_ndim", 1) == 1:
-        multilabel = getattr(estimator, "_multilabel", False)
-        expected = 1 if len(classes) == 2 and not multilabel else len(classes)
-        if hasattr(estimator, "_output") and len(classes) == 2:
-            expected = estimator._output[0]  # 2 softmax units, as one-hot y asks
-        if classes.ndim != 1 or units != expected:
-            raise ValueError(
-                f"{path}: {len(classes)} classes_ do not match the network's "
-                f"{units} output units."
-            )
+        estimator._set_fitted_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: the saved network is invalid ({exc}).") from None
+    return estimator
 
 
 # Bounds on what a saved file may make load() read: far above any skmlp

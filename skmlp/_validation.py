@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._constraints import Constraint
+from ._params import PASSED
 
 try:  # scikit-learn's class has no public home; catchers of it catch ours
     from sklearn.utils._param_validation import (
@@ -75,24 +76,9 @@ def layer_sizes(value: int | Sequence[int]) -> tuple[int, ...]:
 # Keras arguments that the estimator passes itself (compile and fit in
 # estimators.py), with the parameter that sets each: routing one too would
 # give Keras the argument twice.
-_SET_BY_THE_ESTIMATOR = {
-    "compile": {
-        "optimizer": "the parameter optimizer",
-        "loss": "the parameter loss",
-        "metrics": "the parameter metrics",
-    },
-    "fit": {
-        "x": "fit's X",
-        "y": "fit's y",
-        "sample_weight": "fit's sample_weight",
-        "batch_size": "the parameter batch_size",
-        "epochs": "the parameter epochs",
-        "validation_split": "the parameter validation_split",
-        "shuffle": "the parameter shuffle",
-        "callbacks": "the parameter callbacks",
-        "verbose": "the parameter verbose",
-    },
-}
+# Keras arguments the estimator passes itself (the parameter table's
+# ``passes`` column).
+_SET_BY_THE_ESTIMATOR = PASSED
 
 
 def check_routed(routed: dict[str, Any]) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import html
 
-from .estimators import MLPKerasClassifier, _BaseMLP
+import numpy as np
+
+from ._base import _BaseMLP
+from ._network import build_mlp, network_dtype
+from ._targets import ClassTargets, RegressionTargets
+from .estimators import MLPKerasClassifier
 
 __all__ = ["NetworkSummary", "network_summary", "summary"]
 
@@ -85,13 +90,15 @@ def network_summary(
                 "the estimator is not fitted: give n_features and n_outputs to build its network"
             )
         estimator._check_params()
-        if isinstance(estimator, MLPKerasClassifier):
-            from ._network import output_layer_for
-
-            units, activation = output_layer_for(n_outputs, estimator.loss)
-        else:
-            units, activation = n_outputs, "linear"
-        model = estimator._build_network(n_features, units, activation)
+        targets = (
+            ClassTargets.fit(np.arange(n_outputs), loss=estimator.loss)
+            if isinstance(estimator, MLPKerasClassifier)
+            else RegressionTargets.fit(
+                np.zeros((1, n_outputs)), loss=estimator.loss, dtype="float32"
+            )
+        )
+        dtype = network_dtype(estimator.dtype, np.zeros(1, np.float32))
+        model = build_mlp(estimator._make_spec(targets, n_features, dtype, 0))
     lines: list[str] = []
     model.summary(print_fn=lambda line, **_: lines.append(line), line_length=80)
     layers = [

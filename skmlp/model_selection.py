@@ -29,7 +29,7 @@ __all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_sc
 
 def _final_step(estimator):
     """The skmlp estimator a fit trains, and the steps before it (or None)."""
-    from .estimators import _BaseMLP
+    from ._base import _BaseMLP
 
     if isinstance(estimator, Pipeline) and len(estimator.steps) > 0:
         final = estimator.steps[-1][1]

@@ -562,12 +562,14 @@ def test_prediction_on_the_device_does_not_depend_on_the_batch(digits, monkeypat
     host = clf.predict_proba(X)
     if keras.backend.backend() != "jax":  # only JAX predicts on the device
         assert not _predict.on_accelerator()
-        assert isinstance(_predict.make_predictor(clf.model_), _predict.Predictor)
+        assert isinstance(
+            _predict.make_predictor(clf._spec, clf.model_), _predict.Predictor
+        )
         return
     # What a GPU does, on this CPU: chunks of a fixed size, compiled.
     monkeypatch.setattr(_predict, "on_accelerator", lambda: True)
     monkeypatch.setattr(_predict, "DEVICE_CHUNK", 256)  # several chunks
-    clf._predictor = _predict.make_predictor(clf.model_)
+    clf._predictor = _predict.make_predictor(clf._spec, clf.model_)
     assert isinstance(clf._predictor, _predict.DevicePredictor)
     shapes = []
     forward = clf._predictor.forward

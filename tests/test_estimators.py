@@ -375,15 +375,23 @@ def test_a_continued_fit_refuses_another_network(digits, change):
 
 
 @pytest.mark.backends
-def test_a_continued_fit_takes_a_new_learning_rate_and_dropout(digits):
+def test_a_continued_fit_takes_a_new_learning_rate_and_dropout(digits, monkeypatch):
+    from skmlp import _engine
+
     X, y = digits
     clf = MLPKerasClassifier(warm_start=True, dropout=0.0, **{**FAST, "epochs": 1})
     clf.fit(X, y)
     clf.set_params(learning_rate=1e-4, dropout=0.3, kernel_initializer="zeros")
+    trained, train = [], _engine.train
+    monkeypatch.setattr(
+        _engine, "train", lambda model, **kw: trained.append(kw) or train(model, **kw)
+    )
     clf.partial_fit(X, y)
     lr = clf.model_.optimizer.learning_rate
     assert np.isclose(float(keras.ops.convert_to_numpy(lr)), 1e-4)
-    assert clf._program(clf.model_.loss).dropout_layers == (True,)
+    # The engine trained with the new rate, in a program with a dropout layer.
+    assert trained[-1]["program"].dropout_layers == (True,)
+    assert trained[-1]["dropout"] == [0.3]
     # Keras' own fit trains the layers as built: a new dropout rate is refused.
     clf.set_params(engine="keras")
     with pytest.raises(ValueError, match=r"dropout changed .*engine=\"keras\""):
@@ -458,7 +466,7 @@ def test_single_class(digits):
             {"optimizer__beta1": 0.9},
             r"optimizer__beta1 is not an argument of Adam.*Did you mean 'beta_1'\?",
         ),
-        ({"fit__epochs": 3}, "duplicates the estimator's own parameter 'epochs'"),
+        ({"fit__epochs": 3}, "passes 'epochs' .* from the parameter epochs"),
     ],
 )
 def test_bad_parameters_are_named(digits, params, message):

@@ -32,8 +32,12 @@ def saved(tmp_path_factory, fitted):
     fitted.save(folder / "current.skmlp")
     with zipfile.ZipFile(folder / "current.skmlp") as archive:
         meta = json.loads(archive.read("estimator.json"))
+    # What 0.1.0 wrote: parameters and its private fitted attributes.
     meta["format"] = 1
-    del meta["fitted"]["_output"]  # format 1 had no such attribute
+    del meta["spec"], meta["targets"]
+    meta["fitted"].update(
+        _dtype="float32", _y_one_hot=False, _y_sparse=False, _multilabel=False
+    )
     fitted.model_.save(folder / "model.keras")
     path = folder / "clf.skmlp"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -64,26 +68,60 @@ def test_the_current_format_holds_no_keras_configuration(fitted, digits, tmp_pat
     )
 
 
-def test_parameters_edited_to_ask_for_huge_layers_are_refused(fitted, tmp_path):
+def test_a_spec_edited_to_ask_for_huge_layers_is_refused(fitted, tmp_path, spy):
+    from skmlp import _network
+
     fitted.save(tmp_path / "clf.skmlp")
-
-    def huge(meta):
-        meta["params"]["hidden_layer_sizes"] = [4_000_000_000]
-
-    big = edited(tmp_path / "clf.skmlp", tmp_path / "big.skmlp", huge)
-    with pytest.raises(ValueError, match="kernels .* are not those of the saved"):
-        skmlp.load(big)
-    # The same through the values the network was built from, and a bad value.
+    built = spy(_network, "build_mlp")
+    # The network is the spec's: its entries are checked like parameters and
+    # against the saved arrays before anything is built.
     for name, value, message in [
-        ("hidden_layer_sizes", {"tuple": [4_000_000_000]}, "kernels .* are not those"),
-        ("activation", "__import__", "'activation' parameter"),
-        ("no_such_parameter", 1, "has no parameter 'no_such_parameter'"),
+        ("hidden_layer_sizes", [4_000_000_000], "weights' shapes .* are not those"),
+        ("n_features", 4_000_000_000, "n_features_in_ does not match"),
+        ("activation", ["__import__"], "'activation' parameter"),
+        ("loss", "os.system", "is not a Keras loss"),
+        ("output_activation", "linear", "output does not match its targets"),
+        ("dtype", "complex128", "unknown network dtype 'complex128'"),
+        ("no_such_field", 1, "unknown network fields"),
     ]:
-        target = tmp_path / f"built-{name}.skmlp"
+        target = tmp_path / f"spec-{name}.skmlp"
         edit = {name: value}
-        bad = edited(tmp_path / "clf.skmlp", target, lambda m, e=edit: m["built"].update(e))  # fmt: skip
+        bad = edited(tmp_path / "clf.skmlp", target, lambda m, e=edit: m["spec"].update(e))  # fmt: skip
         with pytest.raises(ValueError, match=message):
             skmlp.load(bad)
+    assert built == []
+    # The parameters are a refit's: not the saved network's.
+    edit = {"hidden_layer_sizes": {"tuple": [4_000_000_000]}}
+    other = edited(tmp_path / "clf.skmlp", tmp_path / "p.skmlp", lambda m: m["params"].update(edit))  # fmt: skip
+    assert skmlp.load(other).coefs_[0].shape == (64, 8)
+
+
+@pytest.mark.parametrize(
+    "name", ["classifier-0.1.0.skmlp", "regressor-0.1.0.skmlp", "classifier-0.1.0.pkl"]
+)
+def test_files_and_pickles_of_0_1_0_load_and_predict_as_they_did(name):
+    # Written by skmlp 0.1.0 (format 2: parameters and private attributes; a
+    # pickle of the estimator), with its predictions beside them.
+    import pickle
+
+    from .conftest import ROOT
+
+    folder = ROOT / "tests" / "data"
+    expected = np.load(folder / "predictions-0.1.0.npz")
+    if name.endswith(".pkl"):
+        with open(folder / name, "rb") as f:
+            loaded = pickle.load(f)
+    else:
+        loaded = skmlp.load(folder / name)
+    if "regressor" in name:
+        np.testing.assert_array_equal(loaded.predict(expected["X"]), expected["reg"])
+    else:
+        np.testing.assert_array_equal(
+            loaded.predict_proba(expected["X"]), expected["proba"]
+        )
+        # It continues as the network it was (SGD with momentum 0.9, BN).
+        assert loaded._spec.batch_normalization and loaded._spec.momentum == 0.9
+        loaded.set_params(warm_start=True).fit(expected["X"], np.arange(20) % 10)
 
 
 def test_an_old_format_file_still_loads(saved, fitted, digits):
@@ -222,12 +260,12 @@ def test_relabelled_classes_and_bad_parameters_are_refused(saved, fitted, tmp_pa
         meta["fitted"]["_dtype"] = "complex128"
 
     with pytest.raises(ValueError, match="unknown network dtype 'complex128'"):
-        skmlp.load(edited(current, tmp_path / "dtype.skmlp", bad_dtype))
+        skmlp.load(rewrite(saved, tmp_path / "dtype.skmlp", estimator=bad_dtype))
 
     def bad_param(meta):
         meta["params"]["batch_size"] = -5
 
-    with pytest.raises(ValueError, match="invalid saved parameters"):
+    with pytest.raises(ValueError, match="batch_size"):
         skmlp.load(rewrite(saved, tmp_path / "param.skmlp", estimator=bad_param))
 
 
@@ -271,7 +309,7 @@ def test_a_regressor_file_relabelled_as_a_classifier_is_refused(digits, tmp_path
         tmp_path / "c.skmlp",
         lambda meta: meta.__setitem__("class", "MLPKerasClassifier"),
     )
-    with pytest.raises(ValueError, match="MLPKerasClassifier without classes_"):
+    with pytest.raises(ValueError, match="MLPKerasClassifier with a regressor's"):
         skmlp.load(relabelled)
 
 

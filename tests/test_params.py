@@ -4,11 +4,12 @@ import importlib.util
 import inspect
 import re
 
+import numpy as np
 import pytest
 
 from skmlp import MLPKerasClassifier, MLPKerasRegressor, _params
+from skmlp._base import FITTED, _BaseMLP
 from skmlp.cli import NETWORK_FLAGS, build_parser
-from skmlp.estimators import _BaseMLP
 
 from .conftest import ROOT
 
@@ -107,10 +108,12 @@ def test_save_knows_every_attribute_a_fit_sets(cls, digits, tmp_path):
     X = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
     est = cls((8,), epochs=1, random_state=0, tensorboard_dir=tmp_path)
     est.fit(X, y if cls is MLPKerasClassifier else y.astype(float))
-    # _built_with: saved beside the parameters (only where they differ).
-    params = set(est.get_params()) | {"_routed_params", "_built_with"}
-    known = {"model_", "_predictor", *cls._SAVED_STATE, *cls._SAVED_ARRAYS}
+    # The network is its spec, targets and arrays; the rest is _base.FITTED.
+    params = set(est.get_params()) | {"_routed_params"}
+    known = {"model_", "_predictor", "_spec", "_targets", *FITTED}
     assert set(vars(est)) - params <= known, set(vars(est)) - params - known
+    state = est._fitted_state()
+    assert set(state["attributes"]) == set(vars(est)) & set(FITTED)
 
 
 def test_parameter_errors_are_scikit_learns_and_names_are_skmlps():
@@ -127,15 +130,42 @@ def test_parameter_errors_are_scikit_learns_and_names_are_skmlps():
         assert cls._validate_params is BaseEstimator._validate_params
 
 
-def test_every_parameter_a_network_is_built_from_is_in_the_table():
-    # Pickle and skmlp.load rebuild a network from the values recorded for
-    # BUILT; a parameter read when building but missing there would be
-    # rebuilt from whatever set_params set since.
-    source = inspect.getsource(_BaseMLP._build_network) + inspect.getsource(
-        _BaseMLP._build_and_compile
-    )
-    read = set(re.findall(r"self\.(\w+)", source)) & set(
-        MLPKerasClassifier().get_params()
-    )
-    assert {"hidden_layer_sizes", "activation", "optimizer"} <= read
-    assert read <= set(_params.BUILT), read - set(_params.BUILT)
+# A value other than the default for each parameter the spec holds.
+_OTHER = {
+    "hidden_layer_sizes": (9,),
+    "activation": "tanh",
+    "kernel_initializer": "he_normal",
+    "bias_initializer": "ones",
+    "dropout": 0.3,
+    "batch_normalization": True,
+    "kernel_l1": 0.1,
+    "kernel_l2": 0.1,
+    "bias_l1": 0.1,
+    "bias_l2": 0.1,
+    "activity_l1": 0.1,
+    "activity_l2": 0.1,
+    "optimizer": "sgd",
+    "learning_rate": 0.5,
+    "momentum": 0.5,
+    "loss": "categorical_crossentropy",
+    "metrics": ["accuracy"],
+    "run_eagerly": True,
+    "steps_per_execution": 3,
+    "jit_compile": False,
+}
+
+
+def test_the_spec_records_every_parameter_the_table_says_it_holds():
+    # Pickle, skmlp.load and continued fits know a network by its spec: each
+    # parameter the table gives a continued-fit rule must be recorded there,
+    # so that a change of it is seen (and nothing else is).
+    from skmlp._targets import ClassTargets
+
+    assert set(_OTHER) == set(_params.CONTINUED) - {"dtype"}
+    targets = ClassTargets.fit(np.arange(3), loss=None)
+    defaults = {"hidden_layer_sizes": (4,), "optimizer": "rmsprop"}
+    base = MLPKerasClassifier(**defaults)._make_spec(targets, 5, "float32", 10)
+    for name, value in _OTHER.items():
+        other = MLPKerasClassifier(**{**defaults, name: value})
+        assert base.changes(other._make_spec(targets, 5, "float32", 10)) == [name]
+    assert base.changes(base.replace(dtype="float64")) == ["dtype"]

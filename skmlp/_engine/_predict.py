@@ -20,8 +20,10 @@ import numpy as np
 from scipy import special
 
 from .._keras import keras, to_numpy
+from .._spec import ACTIVATION, BATCH_NORM, DENSE
 from . import on_accelerator
 from ._cache import LRU
+from ._program import BN_EPSILON
 
 
 def _selu(x):
@@ -29,6 +31,8 @@ def _selu(x):
     return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
+# The host's kernel of every activation skmlp accepts (hidden and output);
+# tests/test_prediction.py checks each against keras.activations.
 ACTIVATIONS = {
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
@@ -50,25 +54,8 @@ ACTIVATIONS = {
 }
 
 
-def activation_name(function) -> str:
-    """The Keras name of an activation function ("relu", "softmax", ...).
-
-    Read from the function itself where Keras knows it by that name:
-    ``keras.activations.serialize`` would import TensorFlow (to check for
-    it) even under JAX or torch, seconds on a first fit.
-    """
-    name = getattr(function, "__name__", None)
-    try:
-        if name and keras.activations.get(name) is function:
-            return name
-    except ValueError:
-        pass
-    name = keras.activations.serialize(function)
-    return name if isinstance(name, str) else name.get("config", name)
-
-
-def _host_values(variables) -> dict[int, np.ndarray]:
-    """Float64 copies of the variables' values, by ``id`` of the variable.
+def _host_values(variables) -> list[np.ndarray]:
+    """Float64 copies of the variables' values.
 
     On JAX one ``device_get`` fetches them all: reading them one by one
     waits for the device once per array.
@@ -80,50 +67,39 @@ def _host_values(variables) -> dict[int, np.ndarray]:
         values = jax.device_get(values)
     else:
         values = [to_numpy(a) for a in values]
-    return {
-        id(v): np.asarray(a, np.float64) for v, a in zip(variables, values, strict=True)
-    }
+    return [np.asarray(a, np.float64) for a in values]
 
 
-def _steps(model, values: dict, sqrt) -> list[tuple]:
-    """The inference pass of an skmlp network as (kind, a, b) steps.
+def _steps(spec, weights, sqrt) -> list[tuple]:
+    """The inference pass of ``spec`` as (kind, a, b) steps.
 
-    ``values`` maps ``id`` of each variable to its array (host or device);
-    ``sqrt`` is that array library's. Kinds: "dense" (kernel, bias), "affine"
-    (batch normalisation folded into a scale and a shift), "activation"
-    (its Keras name, None).
+    Generated from ``spec.operations()``, the one description of what the
+    network computes; ``weights`` are its arrays in ``model_.weights`` order
+    (host or device), ``sqrt`` that array library's. Kinds: "dense" (kernel,
+    bias), "affine" (batch normalisation folded into a scale and a shift),
+    "activation" (its Keras name, None); dropout does nothing at inference.
     """
+    weights = iter(weights)
     steps = []
-
-    def activation(function):
-        name = activation_name(function)
-        if name != "linear":
-            steps.append(("activation", name, None))
-
-    for layer in model.layers:
-        weights = [values[id(v)] for v in layer.weights]
-        if isinstance(layer, keras.layers.Dense):
-            kernel, bias = weights
-            steps.append(("dense", kernel, bias))
-            activation(layer.activation)
-        elif isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = weights
-            scale = gamma / sqrt(var + layer.epsilon)
+    for kind, arg in spec.operations():
+        if kind == DENSE:
+            steps.append(("dense", next(weights), next(weights)))
+        elif kind == BATCH_NORM:
+            gamma, beta, mean, var = (next(weights) for _ in range(4))
+            scale = gamma / sqrt(var + BN_EPSILON)
             steps.append(("affine", scale, beta - mean * scale))
-        elif isinstance(layer, keras.layers.Activation):
-            activation(layer.activation)
-        elif not isinstance(layer, keras.layers.Dropout):
-            raise TypeError(f"unexpected layer {layer.name!r} in an skmlp network")
+        elif kind == ACTIVATION and arg != "linear":
+            steps.append(("activation", arg, None))
     return steps
 
 
 class Predictor:
     """The network's inference pass as a list of NumPy float64 steps."""
 
-    def __init__(self, model):
+    def __init__(self, spec, model):
         self.steps = [
             (kind, ACTIVATIONS[a] if kind == "activation" else a, b)
-            for kind, a, b in _steps(model, _host_values(model.weights), np.sqrt)
+            for kind, a, b in _steps(spec, _host_values(model.weights), np.sqrt)
         ]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
@@ -144,15 +120,15 @@ class Predictor:
 DEVICE_CHUNK = 512
 
 
-def make_predictor(model):
-    """The predictor of a trained network: on the device or on the host.
+def make_predictor(spec, model):
+    """The predictor of ``spec`` with ``model``'s weights: device or host.
 
     On a CPU, NumPy in float64 (``Predictor``). On an accelerator (JAX), the
     network's own float type on the device (``DevicePredictor``): the host
     would spend far longer than the device on a large batch, as a search's
     scoring of many networks does.
     """
-    return DevicePredictor(model) if on_accelerator() else Predictor(model)
+    return DevicePredictor(spec, model) if on_accelerator() else Predictor(spec, model)
 
 
 _device_passes = LRU()
@@ -198,12 +174,11 @@ class DevicePredictor:
     one-row call costs one compiled call.
     """
 
-    def __init__(self, model):
+    def __init__(self, spec, model):
         import jax.numpy as jnp
 
         # Straight from the device arrays: no trip through the host.
-        values = {id(v): v.value for v in model.weights}
-        steps = _steps(model, values, jnp.sqrt)
+        steps = _steps(spec, [v.value for v in model.weights], jnp.sqrt)
         self.dtype = np.dtype(model.weights[0].dtype) if model.weights else np.float32
         # The compiled pass depends on the kinds and activations only.
         self.structure = tuple(

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from .._keras import keras
+from .._params import PENALTIES
+from .._spec import ACTIVATION, BATCH_NORM, DENSE, operations
 from ._optim import Rule
 
 ops = keras.ops
@@ -139,36 +141,47 @@ class Program:
 
     # -- the forward pass ---------------------------------------------------
 
+    def operations(self) -> tuple[tuple[str, Any], ...]:
+        """What the network computes (``_spec.operations``, the one list)."""
+        return operations(
+            len(self.hidden),
+            self.activations,
+            self.batch_normalization,
+            self.dropout_layers,
+            self.output_activation,
+        )
+
     def forward(
         self, params, state, x, hyper, *, training, mask=None, dropout=None, affine=None
     ):
         """Outputs, new BatchNormalization state and the activity penalty.
 
-        ``hyper`` is a ``Hyper`` of backend tensors. ``mask`` (float, 1 for
-        real rows) keeps the rows that pad a batch to its compiled size out
-        of the batch statistics; ``dropout(x, rate, i)`` is the backend's
+        ``params`` and ``state`` in ``trainable_shapes``/``state_shapes``
+        order. ``hyper`` is a ``Hyper`` of backend tensors. ``mask`` (float,
+        1 for real rows) keeps the rows that pad a batch to its compiled size
+        out of the batch statistics; ``dropout(x, rate, i)`` is the backend's
         dropout of hidden layer ``i``; ``affine(h, kernel, bias)`` a Dense
         layer's ``h @ kernel + bias`` where the backend has a faster one.
         """
         affine = affine or _affine
-        params = list(params)
+        params = iter(params)
         new_state, activity = [], 0.0
         n_real = None if mask is None else ops.sum(mask)
         h = x
-        for i in range(len(self.hidden)):
-            kernel, bias = params.pop(0), params.pop(0)
-            h = affine(h, kernel, bias)
-            if self.activity_penalty:
-                # Keras adds the Dense output's activity penalty divided by
-                # the number of rows in the batch.
-                rows = h if mask is None else h * mask[:, None]
-                count = _rows(h) if mask is None else n_real
-                activity = (
-                    activity + _l1l2(rows, hyper.activity_l1, hyper.activity_l2) / count
-                )
-            if self.batch_normalization:
-                gamma, beta = params.pop(0), params.pop(0)
-                moving_mean, moving_var = state[2 * i], state[2 * i + 1]
+        n_hidden = len(self.hidden)
+        for kind, arg in self.operations():
+            if kind == DENSE:
+                h = affine(h, next(params), next(params))
+                if arg < n_hidden and self.activity_penalty:
+                    # Keras adds the Dense output's activity penalty divided
+                    # by the number of rows in the batch.
+                    rows = h if mask is None else h * mask[:, None]
+                    count = _rows(h) if mask is None else n_real
+                    penalty = _l1l2(rows, hyper.activity_l1, hyper.activity_l2)
+                    activity = activity + penalty / count
+            elif kind == BATCH_NORM:
+                gamma, beta = next(params), next(params)
+                moving_mean, moving_var = state[2 * arg], state[2 * arg + 1]
                 if training:
                     mean, var = _moments(h, mask, n_real)
                     new_state += [
@@ -179,12 +192,11 @@ class Program:
                     mean, var = moving_mean, moving_var
                     new_state += [moving_mean, moving_var]
                 h = (h - mean) * ops.rsqrt(var + BN_EPSILON) * gamma + beta
-            h = keras.activations.get(self.activations[i])(h)
-            if training and self.dropout_layers[i]:
-                h = dropout(h, hyper.dropout[i], i)
-        kernel, bias = params
-        out = keras.activations.get(self.output_activation)(affine(h, kernel, bias))
-        return out, new_state, activity
+            elif kind == ACTIVATION:
+                h = keras.activations.get(arg)(h)
+            elif training:  # DROPOUT
+                h = dropout(h, hyper.dropout[arg], arg)
+        return h, new_state, activity
 
     def weight_penalty_value(self, params, hyper):
         """The kernel and bias L1/L2 penalty of every Dense layer."""
@@ -258,14 +270,8 @@ def _moments(h, mask, n_real):
     return mean, var
 
 
-HYPER_NAMES = (
-    "kernel_l1",
-    "kernel_l2",
-    "bias_l1",
-    "bias_l2",
-    "activity_l1",
-    "activity_l2",
-)
+# The L1/L2 strengths, in the hyper vector's order (the parameter table's).
+HYPER_NAMES = PENALTIES
 
 
 class Hyper:

@@ -1,0 +1,119 @@
+"""Fitted estimators from skmlp 0.1.0's pickles and files, as today's state.
+
+skmlp 0.1.0 kept a fitted network as about eleven private attributes (the
+parameters it was built with, a positional ``_output`` list, flags for the
+form of ``y``) and rebuilt it from the parameters. Its pickles and its saved
+files (format 2, and format 1 with a ``.keras`` network) still load: this
+module turns what they hold into a ``Spec``, targets and arrays, the state
+``_BaseMLP._set_fitted_state`` takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._targets import ClassTargets, RegressionTargets
+
+# 0.1.0's fitted attributes beside the network and the public ones.
+LEGACY = (
+    "_built_with",
+    "_output",
+    "_y_ndim",
+    "_y_one_hot",
+    "_y_sparse",
+    "_multilabel",
+    "_dtype",
+)
+
+
+def fitted_from_legacy(cls, state: dict[str, Any]) -> tuple[dict, dict]:
+    """0.1.0's ``__dict__`` as (the estimator's own state, its fitted state)."""
+    from ._base import FITTED, network_arrays
+
+    state = dict(state)
+    legacy = {name: state.pop(name) for name in LEGACY if name in state}
+    network = state.pop("model_")
+    if isinstance(network, bytes):  # a pickle of a network loaded from format 1
+        from ._saving import network_from_bytes
+
+        network = network_from_bytes(network)
+    if not isinstance(network, dict):  # a Keras model (format 1)
+        model = network
+        network = network_arrays(model)
+        legacy.setdefault(
+            "_output",
+            [
+                int(model.layers[-1].units),
+                _activation_name(model.layers[-1].activation),
+                None,
+                0,  # format 1 kept no row count (Keras' steps per call only)
+            ],
+        )
+    attributes = {name: state.pop(name) for name in FITTED if name in state}
+    names = set(cls._get_param_names())
+    routed = state.get("_routed_params", {})
+    params = {name: state[name] for name in names if name in state}
+    built = legacy.get("_built_with") or {}
+    as_built = cls(**{**params, **routed, **built})
+    units, activation, loss, n_train = legacy["_output"]
+    loss = as_built.loss if loss is None else loss
+    if "classes_" in attributes:
+        form = (
+            "multilabel"
+            if legacy.get("_multilabel", False)
+            else "one_hot"
+            if legacy.get("_y_one_hot", False)
+            else "labels"
+        )
+        if loss is None:  # format 1 kept no loss: the rule the fit applied
+            loss = _default_class_loss(form, len(attributes["classes_"]))
+        targets = ClassTargets(
+            classes=np.asarray(attributes["classes_"]),
+            form=form,
+            sparse=bool(legacy.get("_y_sparse", False)),
+            loss=loss,
+            output_units=int(units),
+            output_activation=activation,
+        )
+    else:
+        targets = RegressionTargets(
+            n_outputs=int(attributes.get("n_outputs_", units)),
+            ndim=int(legacy.get("_y_ndim", 1)),
+            loss="mean_squared_error" if loss is None else loss,
+            output_activation=activation,
+        )
+    spec = as_built._make_spec(
+        targets,
+        int(attributes["n_features_in_"]),
+        legacy.get("_dtype", "float32"),
+        int(n_train),
+    )
+    fitted = {
+        "attributes": attributes,
+        "spec": spec.to_dict(),
+        "targets": targets.to_dict(),
+        "network": network,
+    }
+    return state, fitted
+
+
+def _activation_name(function) -> str:
+    """The Keras name of an activation function ("softmax", "sigmoid", ...)."""
+    from ._keras import keras
+
+    name = getattr(function, "__name__", None)
+    try:
+        if name and keras.activations.get(name) is function:
+            return name
+    except ValueError:
+        pass
+    name = keras.activations.serialize(function)
+    return name if isinstance(name, str) else name.get("config", name)
+
+
+def _default_class_loss(form: str, n_classes: int) -> str:
+    if form == "multilabel" or n_classes == 2:
+        return "binary_crossentropy"
+    return "sparse_categorical_crossentropy"
