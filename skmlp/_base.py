@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine, _network, _params
@@ -35,6 +35,7 @@ from ._diagnostics import check_names, explain_shapes, warn_if_stuck_at_chance
 from ._engine._predict import make_predictor
 from ._keras import keras, to_numpy
 from ._spec import PENALTIES, Spec
+from ._state import FITTED, check_consistent, network_arrays
 from ._targets import ClassTargets, targets_from_dict
 from ._targets import ndim as _ndim
 from ._validation import (
@@ -51,21 +52,6 @@ ROUTING_PREFIXES = ("optimizer__", "compile__", "fit__")
 
 # Rows per call on the prediction path; bounds the memory of one forward pass.
 _PREDICT_CHUNK = 8192
-
-# What a fit leaves besides the network, its spec and its targets (pickle and
-# skmlp.save keep exactly these; tests/test_params.py checks that a fit sets
-# nothing else).
-FITTED = (
-    "n_features_in_",
-    "feature_names_in_",
-    "n_iter_",
-    "history_",
-    "n_outputs_",
-    "classes_",
-    "tensorboard_log_dir_",
-    "_seed",
-    "_fit_calls",
-)
 
 
 def _seed_from(random_state) -> int:
@@ -588,8 +574,8 @@ class _BaseMLP(BaseEstimator):
             else None
         )
         model = self.model_
-        program, optimizer_values = spec.program(
-            self.batch_size, model.optimizer, model.trainable_variables
+        program, optimizer_values = _engine.Program.from_spec(
+            spec, self.batch_size, model.optimizer, model.trainable_variables
         )
         metrics = self._default_metrics() if self.metrics is None else self.metrics
         accuracy = next((m for m in metrics if m in ("accuracy", "acc")), None)
@@ -934,75 +920,9 @@ class _BaseMLP(BaseEstimator):
         path : str or path-like
             The file to write, conventionally ending in ``.skmlp``.
         """
-        from ._saving import save_estimator
+        import skmlp
 
-        save_estimator(self, path)
-
-
-def network_arrays(model) -> dict[str, list[np.ndarray]]:
-    """A Keras network's state as plain arrays: its weights, its optimizer's."""
-    return {
-        "weights": [to_numpy(v) for v in model.weights],
-        "optimizer": [to_numpy(v) for v in model.optimizer.variables],
-    }
-
-
-def check_consistent(estimator, spec: Spec, targets, attributes, network) -> None:
-    """Refuse a fitted state whose parts do not describe one network.
-
-    Every entry is checked against the others before anything is built: the
-    weights' shapes against the spec's (so a state edited to ask for huge
-    layers allocates nothing), the output units against the targets and
-    ``classes_``, the float type against the allowed ones.
-    """
-    if spec.dtype not in ("float16", "bfloat16", "float32", "float64"):
-        raise ValueError(f"unknown network dtype {spec.dtype!r}")
-    if spec.target not in ("sparse", "one_hot", "binary", "multilabel", "regression"):
-        raise ValueError(f"unknown kind of target {spec.target!r}")
-    if spec.output_activation not in ("softmax", "sigmoid", "linear", "exponential"):
-        raise ValueError(f"unknown output activation {spec.output_activation!r}")
-    if attributes.get("n_features_in_", spec.n_features) != spec.n_features:
-        raise ValueError("n_features_in_ does not match the network's input")
-    names = attributes.get("feature_names_in_")
-    if names is not None and len(names) != spec.n_features:
-        raise ValueError("feature_names_in_ does not match the network's input")
-    shapes = [tuple(np.shape(w)) for w in network["weights"]]
-    if shapes != spec.weight_shapes():
-        raise ValueError(
-            f"the saved weights' shapes {shapes} are not those of the network the "
-            f"spec describes {spec.weight_shapes()}"
-        )
-    classifier = isinstance(estimator, ClassifierMixin)
-    if classifier != isinstance(targets, ClassTargets):
-        raise ValueError(
-            f"a {type(estimator).__name__} with a "
-            f"{'regressor' if classifier else 'classifier'}'s targets; the state was "
-            f"saved from another kind of estimator"
-        )
-    if (spec.output_units, spec.output_activation, spec.target) != (
-        targets.output_units,
-        targets.output_activation,
-        targets.target,
-    ):
-        raise ValueError("the network's output does not match its targets")
-    if isinstance(targets, ClassTargets):
-        classes = targets.classes
-        if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
-            raise ValueError("classes_ must be distinct labels")
-        expected = len(classes)
-        if targets.form != "multilabel" and len(classes) == 2:
-            expected = targets.output_units  # 1 sigmoid, or 2 softmax for one-hot
-        if spec.output_units != expected or (
-            targets.form == "multilabel" and spec.output_activation != "sigmoid"
-        ):
-            raise ValueError(
-                f"{len(classes)} classes_ do not match the network's "
-                f"{spec.output_units} output units"
-            )
-    for kind in ("weights", "optimizer"):
-        for value in network[kind]:
-            if np.asarray(value).dtype.kind == "f" and not np.all(np.isfinite(value)):
-                raise ValueError(f"the saved {kind} hold NaN or infinite values")
+        skmlp.save(self, path)
 
 
 # The most a sparse X may take once dense for training (the engine trains on

@@ -10,11 +10,17 @@ module turns what they hold into a ``Spec``, targets and arrays, the state
 
 from __future__ import annotations
 
+import json
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._keras import keras
 from ._targets import ClassTargets, RegressionTargets
+from ._validation import check_keras_config
 
 # 0.1.0's fitted attributes beside the network and the public ones.
 LEGACY = (
@@ -30,14 +36,12 @@ LEGACY = (
 
 def fitted_from_legacy(cls, state: dict[str, Any]) -> tuple[dict, dict]:
     """0.1.0's ``__dict__`` as (the estimator's own state, its fitted state)."""
-    from ._base import FITTED, network_arrays
+    from ._state import FITTED, network_arrays
 
     state = dict(state)
     legacy = {name: state.pop(name) for name in LEGACY if name in state}
     network = state.pop("model_")
     if isinstance(network, bytes):  # a pickle of a network loaded from format 1
-        from ._saving import network_from_bytes
-
         network = network_from_bytes(network)
     if not isinstance(network, dict):  # a Keras model (format 1)
         model = network
@@ -117,3 +121,35 @@ def _default_class_loss(form: str, n_classes: int) -> str:
     if form == "multilabel" or n_classes == 2:
         return "binary_crossentropy"
     return "sparse_categorical_crossentropy"
+
+
+# The most a format-1 network's config may take.
+_MAX_CONFIG_BYTES = 64 << 20
+
+
+def network_from_bytes(data: bytes, source="the network", limit: int = 4 << 30):
+    """The Keras model of ``network_to_bytes``, checked before Keras reads it."""
+    if len(data) > limit:
+        raise ValueError(f"{source}: the network is larger than skmlp can hold.")
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = Path(tmp) / "model.keras"
+        model_file.write_bytes(data)
+        _check_network_config(model_file, source)
+        return keras.saving.load_model(model_file, safe_mode=True)
+
+
+def _check_network_config(model_file: Path, path) -> None:
+    """Refuse a network whose config names code or a module outside Keras.
+
+    Keras' safe mode is process-wide state (``enable_unsafe_deserialization``
+    turns it off for everyone) and older Keras releases let a config import
+    any module; an skmlp network needs neither, so this check does not rely
+    on them.
+    """
+    with zipfile.ZipFile(model_file) as inner:
+        if "config.json" not in inner.namelist():
+            raise ValueError(f"{path}: the network has no config.json.")
+        if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
+            raise ValueError(f"{path}: the network's config is too large.")
+        config = json.loads(inner.read("config.json"))
+    check_keras_config(config, f"{path}: refusing to load a network")

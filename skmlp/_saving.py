@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,6 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseMLP
 from ._files import atomic_path
 from ._keras import keras
+from ._legacy import network_from_bytes
+from ._validation import check_keras_config
 
 # The classes a file may name (taken from the package's public names, so
 # that this module needs no import of the estimators' module).
@@ -36,7 +37,7 @@ def _encode_param(name, value):
     ) or (isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)):
         config = keras.saving.serialize_keras_object(value)
         # Refused here, not only at load: a class of your own would not load.
-        _check_keras_config(
+        check_keras_config(
             config, f"cannot save {name}={value!r}: skmlp.save refuses an object"
         )
         return {"keras": config}
@@ -61,7 +62,7 @@ def _decode_param(value):
     if isinstance(value, dict) and set(value) == {"keras"}:
         # Only Keras' own classes, checked before Keras reads the config (its
         # safe mode is a process-wide switch that others may turn off).
-        _check_keras_config(value["keras"], "refusing a saved parameter")
+        check_keras_config(value["keras"], "refusing a saved parameter")
         return keras.saving.deserialize_keras_object(value["keras"], safe_mode=True)
     return value
 
@@ -266,7 +267,7 @@ def load(path: str | os.PathLike):
             raise ValueError(f"{path}: unsupported skmlp file (format {found!r}).")
         data = _read_member(archive, network, path)
     if network == "model.keras":  # an earlier release's file
-        weights = network_from_bytes(data, path)
+        weights = network_from_bytes(data, path, _MAX_MEMBER_BYTES[network])
     else:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -331,10 +332,6 @@ _MAX_MEMBER_BYTES = {
     "model.keras": 4 << 30,
     "network.npz": 4 << 30,
 }
-_MAX_CONFIG_BYTES = 64 << 20
-# What an skmlp network's Keras config may name: Keras' own modules only,
-# and nothing that carries code.
-_CODE_CLASSES = {"Lambda", "function", "__lambda__", "TFOpLambda"}
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, path) -> bytes:
@@ -347,70 +344,6 @@ def _read_member(archive: zipfile.ZipFile, name: str, path) -> bytes:
     if len(data) > limit:
         raise ValueError(f"{path}: {name} is larger than an skmlp file can hold.")
     return data
-
-
-def network_to_bytes(model) -> bytes:
-    """A Keras model as the bytes of a ``.keras`` file (weights, optimizer too)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        model_file = Path(tmp) / "model.keras"
-        model.save(model_file)
-        return model_file.read_bytes()
-
-
-def network_from_bytes(data: bytes, source="the network"):
-    """The Keras model of ``network_to_bytes``, checked before Keras reads it."""
-    if len(data) > _MAX_MEMBER_BYTES["model.keras"]:
-        raise ValueError(f"{source}: the network is larger than skmlp can hold.")
-    with tempfile.TemporaryDirectory() as tmp:
-        model_file = Path(tmp) / "model.keras"
-        model_file.write_bytes(data)
-        _check_network_config(model_file, source)
-        return keras.saving.load_model(model_file, safe_mode=True)
-
-
-def _check_network_config(model_file: Path, path) -> None:
-    """Refuse a network whose config names code or a module outside Keras.
-
-    Keras' safe mode is process-wide state (``enable_unsafe_deserialization``
-    turns it off for everyone) and older Keras releases let a config import
-    any module; an skmlp network needs neither, so this check does not rely
-    on them.
-    """
-    with zipfile.ZipFile(model_file) as inner:
-        if "config.json" not in inner.namelist():
-            raise ValueError(f"{path}: the network has no config.json.")
-        if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
-            raise ValueError(f"{path}: the network's config is too large.")
-        config = json.loads(inner.read("config.json"))
-    _check_keras_config(config, f"{path}: refusing to load a network")
-
-
-def _check_keras_config(config, refusing: str) -> None:
-    """Refuse a Keras config that names code or a module outside Keras.
-
-    ``refusing`` starts the message ("<file>: refusing to load a network").
-    """
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            module = node.get("module")
-            if node.get("class_name") in _CODE_CLASSES or (
-                isinstance(module, str)
-                and module != "keras"
-                and not module.startswith("keras.")
-            ):
-                raise ValueError(
-                    f"{refusing} that names {module or 'keras'}."
-                    f"{node.get('class_name')}; skmlp files hold only Keras' own "
-                    f"layers, initializers, regularizers, losses and optimizers."
-                )
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(config)
 
 
 def _decode_array(encoded: dict, path) -> np.ndarray:

@@ -5,7 +5,7 @@ targets need (output units, activation, loss). Everything else is derived
 from it and from nothing else:
 
 - the Keras model ``model_`` (``_network.build_mlp``);
-- the engine's compiled ``Program`` (``Spec.program``), whose forward pass,
+- the engine's compiled ``Program`` (``Program.from_spec``), whose forward pass,
   like the host and device predictors (``_engine._predict``), walks
   ``Spec.operations()``: the single list of what the network computes;
 - pickles and saved files (the spec beside the weights and optimizer state);
@@ -151,37 +151,6 @@ class Spec:
         return {k[len(prefix) :]: v for k, v in self.routed if k.startswith(prefix)}
 
     # -- derived --------------------------------------------------------------
-
-    def program(self, batch_size: int, optimizer, trainable_variables):
-        """The engine's compiled program, and the optimizer's run-time values.
-
-        ``optimizer``: the Keras optimizer built for this spec (on
-        ``trainable_variables``); what of it is compiled in and what is an
-        input is ``_engine._optim.split``'s to say.
-        """
-        from ._engine._optim import split
-        from ._engine._program import Program
-
-        rule, config, values = split(optimizer, trainable_variables)
-        program = Program(
-            n_features=self.n_features,
-            hidden=self.hidden_layer_sizes,
-            activations=self.activation,
-            output_units=self.output_units,
-            output_activation=self.output_activation,
-            batch_normalization=self.batch_normalization,
-            dropout_layers=self.dropout_layers,
-            weight_penalty=self.has_weight_penalty,
-            activity_penalty=self.has_activity_penalty,
-            loss=self.loss,
-            target=self.target,
-            optimizer_class=type(optimizer),
-            optimizer_config=config,
-            optimizer_rule=rule,
-            batch_size=batch_size,
-            dtype=self.dtype,
-        )
-        return program, values
 
     def changes(self, other: Spec) -> list[str]:
         """The fields (parameters' names) whose values differ from ``other``'s."""

@@ -139,3 +139,36 @@ def check_routed(routed: dict[str, Any]) -> None:
                 f"(Keras {keras.__version__}).{hint} Routable: "
                 f"{', '.join(f'{prefix}__{p}' for p in routable)}."
             )
+
+
+# What a Keras config in an skmlp file may name: Keras' own modules only,
+# and nothing that carries code.
+_CODE_CLASSES = {"Lambda", "function", "__lambda__", "TFOpLambda"}
+
+
+def check_keras_config(config, refusing: str) -> None:
+    """Refuse a Keras config that names code or a module outside Keras.
+
+    ``refusing`` starts the message ("<file>: refusing to load a network").
+    """
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            module = node.get("module")
+            if node.get("class_name") in _CODE_CLASSES or (
+                isinstance(module, str)
+                and module != "keras"
+                and not module.startswith("keras.")
+            ):
+                raise ValueError(
+                    f"{refusing} that names {module or 'keras'}."
+                    f"{node.get('class_name')}; skmlp files hold only Keras' own "
+                    f"layers, initializers, regularizers, losses and optimizers."
+                )
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)

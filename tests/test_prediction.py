@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from skmlp import MLPKerasClassifier, MLPKerasRegressor
-from skmlp._base import network_arrays
 from skmlp._engine._predict import ACTIVATIONS
 from skmlp._params import ACTIVATIONS as ACCEPTED
+from skmlp._state import network_arrays
 from skmlp._targets import ClassTargets, RegressionTargets
 
 from .conftest import ROOT

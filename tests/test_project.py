@@ -123,3 +123,76 @@ def test_public_modules_export_their_own_names_only(name):
         and getattr(value, "__module__", None) == module.__name__
     }
     assert set(module.__all__) == defined
+
+
+def _skmlp_imports() -> dict[str, set[str]]:
+    """Each skmlp module's imports of other skmlp modules, at any depth.
+
+    Imports inside functions count too: a cycle through a deferred import is
+    still a cycle (and a sign of two modules doing one job).
+    """
+    import ast
+
+    package = ROOT / "skmlp"
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        here = name if parts[-1] == "__init__" else name.rsplit(".", 1)[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("skmlp")}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = here.split(".")
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                if not base.startswith("skmlp"):
+                    continue
+                for alias in node.names:  # "from . import _engine" names modules
+                    candidate = f"{base}.{alias.name}"
+                    module = candidate.replace(".", "/")
+                    is_module = (ROOT / f"{module}.py").exists() or (
+                        ROOT / module / "__init__.py"
+                    ).exists()
+                    found.add(candidate if is_module else base)
+        # A package's own __init__ imports nothing at import time (lazy names);
+        # its submodules importing it are not a cycle through it.
+        graph[name] = {m for m in found if m != name}
+    return graph
+
+
+def test_no_import_cycle_among_skmlps_modules():
+    graph = _skmlp_imports()
+    # Imports inside functions are seen (_base imports _batch in fit).
+    assert {"skmlp._batch", "skmlp._spec"} <= graph["skmlp._base"]
+    # Depth-first search for a back edge; the package itself ("skmlp") only
+    # names its public objects lazily, so an edge to it ends there.
+    state: dict[str, int] = {}
+
+    def visit(module, path):
+        state[module] = 1
+        for other in sorted(graph.get(module, ())):
+            if other == "skmlp" or other not in graph:
+                continue
+            if state.get(other) == 1:
+                cycle = path[path.index(other) :] + [other]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if other not in state:
+                visit(other, [*path, other])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_no_module_is_over_a_thousand_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in (ROOT / "skmlp").rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 1000
+    }
+    assert not long, long

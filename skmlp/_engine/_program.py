@@ -27,7 +27,7 @@ import numpy as np
 from .._keras import keras
 from .._params import PENALTIES
 from .._spec import ACTIVATION, BATCH_NORM, DENSE, operations
-from ._optim import Rule
+from ._optim import Rule, split
 
 ops = keras.ops
 
@@ -87,6 +87,37 @@ class Program:
             repr(self.optimizer_rule),
         ]
         object.__setattr__(self, "key", json.dumps(parts, sort_keys=True, default=repr))
+
+    @classmethod
+    def from_spec(
+        cls, spec, batch_size: int, optimizer, trainable_variables
+    ) -> tuple[Program, list[float]]:
+        """The program of a ``Spec``, and its optimizer's run-time values.
+
+        ``optimizer``: the Keras optimizer built for the spec (on
+        ``trainable_variables``); ``_optim.split`` says what of it is
+        compiled in and what is an input.
+        """
+        rule, config, values = split(optimizer, trainable_variables)
+        program = cls(
+            n_features=spec.n_features,
+            hidden=spec.hidden_layer_sizes,
+            activations=spec.activation,
+            output_units=spec.output_units,
+            output_activation=spec.output_activation,
+            batch_normalization=spec.batch_normalization,
+            dropout_layers=spec.dropout_layers,
+            weight_penalty=spec.has_weight_penalty,
+            activity_penalty=spec.has_activity_penalty,
+            loss=spec.loss,
+            target=spec.target,
+            optimizer_class=type(optimizer),
+            optimizer_config=config,
+            optimizer_rule=rule,
+            batch_size=batch_size,
+            dtype=spec.dtype,
+        )
+        return program, values
 
     def __hash__(self):
         return hash(self.key)
