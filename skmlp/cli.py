@@ -306,11 +306,6 @@ def _prepared(args):
     return X_train, y_train, X_test, y_test
 
 
-# The start of the warning the estimator gives when Ctrl-C ends its training
-# early (it keeps the epochs completed, as scikit-learn's MLPClassifier does).
-_INTERRUPTED = "training interrupted"
-
-
 def _fit_noting_interrupt(clf, X, y) -> bool:
     """Fit ``clf``; True when Ctrl-C ended its training early.
 
@@ -319,6 +314,8 @@ def _fit_noting_interrupt(clf, X, y) -> bool:
     finished training. Other warnings are given again, as they were, also
     when the fit raises.
     """
+    from ._engine import TrainingInterrupted
+
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -327,9 +324,7 @@ def _fit_noting_interrupt(clf, X, y) -> bool:
     finally:
         interrupted = False
         for warning in caught:
-            if issubclass(warning.category, UserWarning) and str(
-                warning.message
-            ).startswith(_INTERRUPTED):
+            if issubclass(warning.category, TrainingInterrupted):
                 interrupted = True
             else:
                 warnings.warn_explicit(
@@ -346,13 +341,13 @@ def _ctrl_c_ends_the_command():
     ``_fit_noting_interrupt``): the search would score that half-trained
     candidate and go on to the next, the labs record it as a result.
     """
+    from ._engine import TrainingInterrupted
+
     with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=_INTERRUPTED, category=UserWarning)
+        warnings.filterwarnings("error", category=TrainingInterrupted)
         try:
             yield
-        except UserWarning as exc:
-            if not str(exc).startswith(_INTERRUPTED):
-                raise
+        except TrainingInterrupted:
             raise KeyboardInterrupt from None
 
 

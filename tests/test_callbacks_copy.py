@@ -40,3 +40,15 @@ def test_a_callback_that_cannot_be_copied_is_named_with_the_fix():
     assert "in on_train_begin rather than in __init__" in message  # the fix
     assert isinstance(info.value.__cause__, TypeError)  # deepcopy's own error
     assert "_thread.lock" in str(info.value.__cause__)
+
+
+def test_a_fit_with_such_a_callback_names_it_and_leaves_no_network(digits):
+    from skmlp import MLPKerasClassifier
+
+    X, y = digits
+    clf = MLPKerasClassifier((4,), epochs=1, callbacks=[Locked()])
+    with pytest.raises(
+        TypeError, match=r"callbacks\[0\], a .*Locked, cannot be copied"
+    ):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")

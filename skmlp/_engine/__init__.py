@@ -32,6 +32,7 @@ __all__ = [
     "restore",
     "EPOCH_CALLBACKS",
     "DivergenceError",
+    "TrainingInterrupted",
     "on_accelerator",
 ]
 
@@ -65,6 +66,10 @@ _BATCH_HOOKS = (
 
 class DivergenceError(ValueError):
     """Training produced a non-finite loss."""
+
+
+class TrainingInterrupted(UserWarning):
+    """Ctrl-C ended a training early; the estimator keeps the epochs done."""
 
 
 def on_accelerator() -> bool:
@@ -274,7 +279,7 @@ def train(
         warnings.warn(
             f"training interrupted: the estimator keeps the {len(history.get('loss', []))} "
             f"epochs completed.",
-            UserWarning,
+            TrainingInterrupted,
             stacklevel=3,
         )
     finally:
