@@ -1,6 +1,9 @@
 """MLPKerasClassifier and MLPKerasRegressor in scikit-learn's machinery."""
 
+import ast
+import inspect
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -22,14 +25,47 @@ import skmlp
 from skmlp import MLPKerasClassifier, MLPKerasRegressor, _network
 from skmlp._keras import keras
 
+from .conftest import ROOT
+
 FAST = dict(hidden_layer_sizes=(32,), epochs=8, learning_rate=0.01, random_state=0)
 
 
-def test_defaults_are_documented_values():
-    clf = MLPKerasClassifier()
-    assert clf.hidden_layer_sizes == (256, 256) and clf.dropout == 0.2
-    assert clf.optimizer == "adam" and clf.batch_size == 128 and clf.epochs == 12
-    assert is_classifier(clf) and is_regressor(MLPKerasRegressor())
+def _stated_defaults(text: str, entry: str) -> dict:
+    """``{name: default}`` from the lines of ``text`` matching ``entry``."""
+    return {name: ast.literal_eval(value) for name, value in re.findall(entry, text)}
+
+
+def _docstring_defaults(cls) -> dict:
+    """The defaults a numpydoc docstring's Parameters section states."""
+    section = re.search(
+        r"\n    Parameters\n    -+\n(.*?)\n    Attributes\n", cls.__doc__, re.S
+    )
+    return _stated_defaults(section.group(1), r"(?m)^    (\w+) : .*default=(.+)$")
+
+
+def _guide_defaults() -> dict:
+    """The defaults the user guide's table of every parameter states."""
+    guide = (ROOT / "docs" / "user-guide.md").read_text()
+    table = guide.split("<!-- parameter table")[1].split("<!-- end of parameter")[0]
+    return _stated_defaults(table, r"(?m)^\| `(\w+)` \| `([^`]*)` \|")
+
+
+@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
+def test_defaults_are_the_documented_values(cls):
+    # What the docstring (help(), the API reference) and the user guide's
+    # table state is the signature's default, type included (0 is not 0.0).
+    documented = {"docstring": _docstring_defaults(cls), "guide": _guide_defaults()}
+    for name, p in inspect.signature(cls).parameters.items():
+        if p.kind is p.VAR_KEYWORD:
+            continue
+        for where, stated in documented.items():
+            assert name in stated, f"{where} states no default for {name}"
+            assert (stated[name], type(stated[name])) == (
+                p.default,
+                type(p.default),
+            ), f"{cls.__name__}({name}=...): {where} says {stated[name]!r}"
+    assert is_classifier(cls()) is (cls is MLPKerasClassifier)
+    assert is_regressor(cls()) is (cls is MLPKerasRegressor)
 
 
 @pytest.mark.backends

@@ -2,7 +2,6 @@
 
 import importlib.util
 import inspect
-import re
 
 import numpy as np
 import pytest
@@ -38,13 +37,8 @@ def test_the_table_has_one_row_per_parameter_in_signature_order(cls):
     classifier = cls is MLPKerasClassifier
     rows = [p.name for p in _params.PARAMETERS if classifier or not p.classifier_only]
     assert rows == list(signature(cls))
-    # Every row's documentation states the signature's default.
-    for row in _params.PARAMETERS:
-        if row.name in signature(cls):
-            stated = re.search(r"default=(.+)$", row.doc.splitlines()[0])
-            assert stated, row.name
-            default = signature(cls)[row.name]
-            assert stated.group(1) == repr(default).replace("'", '"'), row.name
+    # The defaults the docs state: test_estimators.py reads both the
+    # docstrings and the user guide's table.
 
 
 @pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
@@ -56,29 +50,10 @@ def test_every_parameter_has_constraints_its_default_meets(cls):
         assert any(c.is_satisfied_by(default) for c in constraints[name]), name
 
 
-@pytest.mark.parametrize("cls", [MLPKerasClassifier, MLPKerasRegressor])
-def test_every_parameter_is_documented_with_its_default(cls):
-    section = cls.__doc__.split("Parameters\n    ----------")[1].split("Attributes")[0]
-    entries = re.findall(r"^    (\w[\w, ]*?) : (.*)$", section, re.M)
-    documented = {}
-    for names, spec in entries:
-        for name in names.split(", "):
-            documented[name] = spec
-    for name, default in signature(cls).items():
-        assert name in documented, f"{name} missing from {cls.__name__}'s docstring"
-        stated = re.search(r"default=(.+)$", documented[name])
-        if stated:
-            assert stated.group(1) == repr(default).replace("'", '"'), name
-
-
-def test_every_parameter_is_in_the_user_guide():
+def test_the_user_guides_table_of_every_parameter_is_generated():
+    # The table of every parameter is the one generated from skmlp._params
+    # (test_estimators.py checks the defaults it states).
     guide = (ROOT / "docs" / "user-guide.md").read_text()
-    section = guide.split("## Every parameter and its Keras meaning")[1].split("\n## ")[
-        0
-    ]
-    for name in signature(MLPKerasClassifier):
-        assert re.search(rf"\b{name}\b", section), f"{name} missing from the guide"
-    # The table of every parameter is the one generated from skmlp._params.
     spec = importlib.util.spec_from_file_location(
         "make_api_reference", ROOT / "tools" / "make_api_reference.py"
     )
