@@ -144,12 +144,70 @@ def test_partial_fit_regressor_and_fit_resets(digits):
     assert reg.n_iter_ == 3 == len(reg.history_["loss"])  # fit starts afresh
 
 
-def test_warm_start_matches_one_longer_fit_in_epoch_count(digits):
-    X, y = digits
-    clf = MLPKerasClassifier(epochs=2, warm_start=True, **FAST)
-    clf.fit(X, y).fit(X, y).fit(X, y)
-    assert clf.n_iter_ == 2 and len(clf.history_["accuracy"]) == 6
-    assert clf.history_["loss"][-1] < clf.history_["loss"][0]
+def assert_same_network(a, b):
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)  # float32 noise
+
+
+def test_continued_fits_match_one_longer_fit(digits):
+    # A continued fit keeps the weights and the optimizer's state (Adam's
+    # moments and step count). Without shuffling or dropout nothing random is
+    # drawn after the initial weights, so three warm-start fits of 2 epochs,
+    # or six partial_fit calls on all rows, are one fit of 6 epochs.
+    X, y = digits[0][:600], digits[1][:600]
+    params = dict(
+        hidden_layer_sizes=(16,), dropout=0.0, shuffle=False, batch_size=64,
+        optimizer="adam", learning_rate=0.01, random_state=0,
+    )  # fmt: skip
+    longer = MLPKerasClassifier(epochs=6, **params).fit(X, y)
+    warm = MLPKerasClassifier(epochs=2, warm_start=True, **params)
+    for _ in range(3):
+        warm.fit(X, y)
+    partial = MLPKerasClassifier(**params).partial_fit(X, y, classes=np.arange(10))
+    for _ in range(5):
+        partial.partial_fit(X, y)
+    assert warm.n_iter_ == 2 and partial.n_iter_ == 1 and longer.n_iter_ == 6
+    for continued in (warm, partial):
+        np.testing.assert_allclose(
+            continued.history_["loss"], longer.history_["loss"], rtol=1e-5
+        )
+        assert_same_network(continued, longer)
+
+
+def test_continued_fits_draw_from_one_random_stream(digits, monkeypatch):
+    # With shuffling and dropout, successive warm-start fits continue one
+    # random stream: each call draws new shuffles and masks, and the same
+    # calls from the same random_state give the same network (also with a
+    # pickle between them); fit with warm_start=False starts it over.
+    from skmlp._base import _BaseMLP
+
+    seeds = []  # the shuffle and dropout seeds of each epoch the engine trains
+    engine_arguments = _BaseMLP._engine_arguments
+
+    def record(self, spec, X, y, sample_weight, n_train, epoch_seeds, *rest):
+        seeds.append(epoch_seeds.tolist())
+        return engine_arguments(
+            self, spec, X, y, sample_weight, n_train, epoch_seeds, *rest
+        )
+
+    monkeypatch.setattr(_BaseMLP, "_engine_arguments", record)
+    X, y = digits[0][:600], digits[1][:600]
+    params = dict(
+        hidden_layer_sizes=(16,), dropout=0.3, batch_size=64, epochs=1,
+        learning_rate=0.01, random_state=0, warm_start=True,
+    )  # fmt: skip
+    first = MLPKerasClassifier(**params)
+    for _ in range(3):
+        first.fit(X, y)
+    assert len(seeds) == 3 and len({str(s) for s in seeds}) == 3  # new each call
+    again = MLPKerasClassifier(**params).fit(X, y)
+    again = pickle.loads(pickle.dumps(again)).fit(X, y).fit(X, y)
+    assert seeds[3:] == seeds[:3]
+    assert_same_network(again, first)
+    assert len(again.history_["loss"]) == 3
+    afresh = first.set_params(warm_start=False).fit(X, y)
+    assert seeds[-1] == seeds[0] and len(afresh.history_["loss"]) == 1
+    assert_same_network(afresh, MLPKerasClassifier(**params).fit(X, y))
 
 
 def test_save_and_load_in_another_process(digits, tmp_path):
@@ -208,12 +266,12 @@ def test_early_stopping_validates_on_a_stratified_sample_of_sorted_data(digits):
 
 
 def test_validation_strategy_stratified_holds_out_every_class(digits, spy):
-    from skmlp import _base
+    from skmlp import _data
 
     X, y = digits
     order = np.argsort(y, kind="stable")  # sorted by class, as lab data can be
     X, y = X[order], y[order]
-    orders = spy(_base, "_random_rows_last")
+    orders = spy(_data, "random_rows_last")
     last = MLPKerasClassifier(epochs=1, validation_split=0.2, **FAST).fit(X, y)
     assert orders == []  # Keras' rule: the last rows (here only 8s and 9s)
     drawn = MLPKerasClassifier(
