@@ -12,15 +12,9 @@ become predictions.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import itertools
 import math
-import numbers
 import os
-import random
-import time
-import uuid
 from typing import Any
 
 import numpy as np
@@ -29,8 +23,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine, _network, _params
-from ._callbacks import copy_callbacks
+from ._callbacks import fit_callbacks
 from ._constraints import did_you_mean
+from ._data import check_sample_weight, dense, random_rows_last, seed_from, seeded
 from ._diagnostics import check_names, explain_shapes, warn_if_stuck_at_chance
 from ._engine._predict import make_predictor
 from ._keras import keras, to_numpy
@@ -52,49 +47,6 @@ ROUTING_PREFIXES = ("optimizer__", "compile__", "fit__")
 
 # Rows per call on the prediction path; bounds the memory of one forward pass.
 _PREDICT_CHUNK = 8192
-
-
-def _seed_from(random_state) -> int:
-    """An int seed for one fit, touching no global random generator."""
-    if isinstance(random_state, numbers.Integral):
-        return int(random_state)
-    if random_state is None:  # fresh entropy from the OS
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    return int(random_state.randint(np.iinfo(np.int32).max))
-
-
-@contextlib.contextmanager
-def _seeded(random_state):
-    """Seed Keras' global generators for ``engine="keras"``'s ``model.fit``.
-
-    Keras' own fit shuffles with the global generators, so this path alone
-    reseeds them; Python's and NumPy's states are given back afterwards.
-    """
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(random_state)
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-
-
-def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    if sample_weight is None:
-        return None
-    sample_weight = np.asarray(sample_weight, dtype=np.float32)
-    if sample_weight.ndim == 0:
-        sample_weight = np.full(n_samples, sample_weight, dtype=np.float32)
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight has shape {sample_weight.shape}; expected ({n_samples},)"
-            f", one weight per sample."
-        )
-    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
-        raise ValueError("sample_weight must be finite and non-negative.")
-    if not np.any(sample_weight > 0):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return sample_weight
 
 
 @dataclasses.dataclass
@@ -219,6 +171,11 @@ class _BaseMLP(BaseEstimator):
         self._routed_params = {**self._routed_params, **extra}
         return super().set_params(**params)
 
+    @property
+    def _loss(self):
+        """The ``loss`` parameter in Keras' terms (scikit-learn's names too)."""
+        return _network.keras_loss(self.loss)
+
     def _routed(self, prefix: str) -> dict[str, Any]:
         return {
             k[len(prefix) :]: v
@@ -229,9 +186,9 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self) -> None:
         check_names(type(self), self._routed_params, ROUTING_PREFIXES, at_fit=True)
         check_params(self, self._skmlp_constraints)
-        if isinstance(self.loss, str):
+        if isinstance(self._loss, str):
             try:
-                keras.losses.get(self.loss)
+                keras.losses.get(self._loss)
             except (ValueError, TypeError):
                 raise InvalidParameterError(
                     f"loss={self.loss!r} is not a Keras loss."
@@ -264,7 +221,16 @@ class _BaseMLP(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the network on ``X`` and ``y`` for ``epochs`` epochs.
 
         Parameters
@@ -277,6 +243,19 @@ class _BaseMLP(BaseEstimator):
             regressor.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, multiplied into the loss.
+        X_val : array-like of shape (n_val, n_features), default=None
+            A validation set of your own, instead of a split of ``X``
+            (scikit-learn's convention, as in ``HistGradientBoostingClassifier``):
+            the ``val_*`` entries of ``history_`` and early stopping are
+            computed on these rows after each epoch, and every row of ``X``
+            trains. Not with ``validation_split > 0``. Through a ``Pipeline``,
+            ``Pipeline(..., transform_input=["X_val"])`` passes it through the
+            steps before the network (metadata routing on, and
+            ``set_fit_request(X_val=True, y_val=True)`` on the network).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The targets of ``X_val`` (classes the fit knows).
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows in ``val_*``.
 
         Returns
         -------
@@ -285,8 +264,22 @@ class _BaseMLP(BaseEstimator):
         """
         from . import _batch
 
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError(
+                    "X_val and y_val go together: give both (a validation set of "
+                    "your own) or neither (validation_split holds out rows of X)."
+                )
+            validation = (X_val, y_val, sample_weight_val)
+        elif sample_weight_val is not None:
+            raise ValueError("sample_weight_val is given without X_val and y_val.")
         continuing = self.warm_start and hasattr(self, "model_")
-        if not continuing and _batch.prefitted(self, X, y, sample_weight):
+        if (
+            not continuing
+            and validation is None
+            and _batch.prefitted(self, X, y, sample_weight)
+        ):
             return self  # trained already, with others, by a batched search
         return self._fit(
             X,
@@ -295,10 +288,20 @@ class _BaseMLP(BaseEstimator):
             epochs=self.epochs,
             reset=not continuing,
             warm_start=continuing,
+            validation=validation,
         )
 
     def _fit(
-        self, X, y, sample_weight, *, epochs, reset, classes=None, warm_start=False
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        epochs,
+        reset,
+        classes=None,
+        warm_start=False,
+        validation=None,
     ):
         """Train; on any exception the estimator is left exactly as it was.
 
@@ -319,6 +322,7 @@ class _BaseMLP(BaseEstimator):
                 reset=reset,
                 classes=classes,
                 warm_start=warm_start,
+                validation=validation,
             )
             if job.engine is not None:
                 history = _engine.train(self.model_, **job.engine)
@@ -333,7 +337,16 @@ class _BaseMLP(BaseEstimator):
             raise
 
     def _begin_fit(
-        self, X, y, sample_weight, *, epochs, reset, classes=None, warm_start=False
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        epochs,
+        reset,
+        classes=None,
+        warm_start=False,
+        validation=None,
     ) -> _FitJob:
         """Everything a fit does before training: returns a ``_FitJob``.
 
@@ -354,8 +367,8 @@ class _BaseMLP(BaseEstimator):
             multi_output=isinstance(self, RegressorMixin) or _ndim(y) == 2,
             y_numeric=isinstance(self, RegressorMixin),
         )
-        X = _dense(X)
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+        X = dense(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if reset:
             self._targets = self._fit_targets(y, classes=classes, dtype=dtype)
             self._record_targets()
@@ -372,8 +385,12 @@ class _BaseMLP(BaseEstimator):
                 if sample_weight is None
                 else class_weights * sample_weight
             )
-        validation_split, n_train = self._effective_validation_split(X.shape[0])
-        seed = _seed_from(self.random_state) if reset else self._seed
+        if validation is not None:
+            validation = self._validation_set(*validation, dtype=dtype)
+        validation_split, n_train = self._effective_validation_split(
+            X.shape[0], own_set=validation is not None
+        )
+        seed = seed_from(self.random_state) if reset else self._seed
         calls = 0 if reset else self._fit_calls
         # One random stream per estimator: fit(random_state=int) replays it from
         # the start; partial_fit and warm_start continue it.
@@ -387,7 +404,7 @@ class _BaseMLP(BaseEstimator):
             # Validation rows drawn at random (stratified for classes), as
             # scikit-learn's early stopping draws them, not whatever rows come
             # last (Keras' rule, validation_strategy="last").
-            X, y_keras, sample_weight = _random_rows_last(
+            X, y_keras, sample_weight = random_rows_last(
                 X, y_keras, sample_weight, n_train,
                 self._stratify_labels(y_keras),
                 np.random.SeedSequence(seed, spawn_key=(calls, 1)),
@@ -405,12 +422,51 @@ class _BaseMLP(BaseEstimator):
         job = _FitJob(reset=reset, seed=seed, calls=calls, X=X, n_train=n_train)
         if self._engine_unsupported() is None:
             job.engine = self._engine_arguments(
-                spec, X, y_keras, sample_weight, n_train, words[1:].reshape(epochs, 2)
+                spec,
+                X,
+                y_keras,
+                sample_weight,
+                n_train,
+                words[1:].reshape(epochs, 2),
+                validation,
             )
         else:
             self._check_keras_fit_dtype()
-            job.keras = (X, y_keras, sample_weight, validation_split, epochs, seed)
+            job.keras = (
+                X, y_keras, sample_weight, validation_split, epochs, seed, validation
+            )  # fmt: skip
         return job
+
+    def _validation_set(self, X_val, y_val, sample_weight_val, *, dtype):
+        """``fit``'s X_val, y_val and sample_weight_val, checked as X, y are."""
+        if self.validation_split > 0:
+            raise ValueError(
+                f"X_val and validation_split={self.validation_split} both give "
+                f"validation rows: pass X_val and y_val with validation_split=0, "
+                f"or validation_split alone."
+            )
+        X_val = dense(
+            validate_data(
+                self,
+                X_val,
+                reset=False,
+                dtype=np.dtype(dtype),
+                accept_sparse=("csr", "csc", "coo"),
+            )
+        )
+        try:
+            y_keras = self._encode_targets(
+                y_val, warm_start=False, classes=None, dtype=dtype
+            )
+        except ValueError as exc:
+            raise ValueError(f"y_val: {exc}") from exc
+        if len(y_keras) != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} rows and y_val {len(y_keras)}; they "
+                f"must have one target per row."
+            )
+        weights = check_sample_weight(sample_weight_val, X_val.shape[0])
+        return X_val, y_keras, weights
 
     def _record_targets(self) -> None:
         """The fitted attributes scikit-learn's estimators show for targets."""
@@ -431,7 +487,7 @@ class _BaseMLP(BaseEstimator):
         """The spec of the network these parameters and ``targets`` describe."""
         sizes = layer_sizes(self.hidden_layer_sizes)
         n = len(sizes)
-        loss = targets.loss if self.loss is None else self.loss
+        loss = targets.loss if self._loss is None else self._loss
         return Spec(
             n_features=int(n_features),
             hidden_layer_sizes=sizes,
@@ -557,22 +613,34 @@ class _BaseMLP(BaseEstimator):
             routed=list(self._routed_params),
         )
 
-    def _engine_arguments(self, spec, X, y, sample_weight, n_train, epoch_seeds):
-        """The keyword arguments of ``_engine.train`` for this fit."""
+    def _engine_arguments(
+        self, spec, X, y, sample_weight, n_train, epoch_seeds, own_set=None
+    ):
+        """The keyword arguments of ``_engine.train`` for this fit.
+
+        ``own_set``: ``fit``'s checked X_val, y_val and weights, if given.
+        """
         dtype = spec.dtype
-        weights = (
-            np.ones(X.shape[0], dtype)
-            if sample_weight is None
-            else sample_weight.astype(dtype, copy=False)
-        )
-        if y.dtype.kind == "f":  # class indices (a sparse loss) stay integers
-            y = y.astype(dtype, copy=False)
+
+        def rows(X, y, weights):
+            weights = (
+                np.ones(X.shape[0], dtype)
+                if weights is None
+                else weights.astype(dtype, copy=False)
+            )
+            if y.dtype.kind == "f":  # class indices (a sparse loss) stay integers
+                y = y.astype(dtype, copy=False)
+            return X, y, weights
+
+        X, y, weights = rows(X, y, sample_weight)
         data = (X[:n_train], y[:n_train], weights[:n_train])
         validation = (
             (X[n_train:], y[n_train:], weights[n_train:])
             if n_train < X.shape[0]
             else None
         )
+        if own_set is not None:
+            validation = rows(*own_set)
         model = self.model_
         program, optimizer_values = _engine.Program.from_spec(
             spec, self.batch_size, model.optimizer, model.trainable_variables
@@ -593,8 +661,16 @@ class _BaseMLP(BaseEstimator):
             accuracy_name=accuracy if program.has_accuracy else None,
         )
 
-    def _fit_keras(self, X, y, sample_weight, validation_split, epochs, seed):
-        with _seeded(seed):
+    def _fit_keras(
+        self, X, y, sample_weight, validation_split, epochs, seed, own_set=None
+    ):
+        validation_data = None
+        if own_set is not None:
+            X_val, y_val, weights = own_set
+            validation_data = (
+                (X_val, y_val) if weights is None else (X_val, y_val, weights)
+            )
+        with seeded(seed):
             history = self.model_.fit(
                 X,
                 y,
@@ -602,6 +678,7 @@ class _BaseMLP(BaseEstimator):
                 batch_size=self.batch_size,
                 epochs=epochs,
                 validation_split=validation_split,
+                validation_data=validation_data,
                 shuffle=self.shuffle,
                 callbacks=self._fit_callbacks(),
                 verbose=self.verbose,
@@ -609,8 +686,15 @@ class _BaseMLP(BaseEstimator):
             )
         return history.history
 
-    def _effective_validation_split(self, n_samples: int) -> tuple[float, int]:
-        """The validation split Keras will use, and the training rows it leaves."""
+    def _effective_validation_split(
+        self, n_samples: int, own_set: bool = False
+    ) -> tuple[float, int]:
+        """The validation split Keras will use, and the training rows it leaves.
+
+        ``own_set``: the fit has an X_val of its own: every row trains.
+        """
+        if own_set:
+            return 0.0, n_samples
         split = self.validation_split
         if self.early_stopping and split == 0:
             split = 0.1  # early stopping needs held-out data to watch
@@ -681,46 +765,10 @@ class _BaseMLP(BaseEstimator):
         return max(1, min(cap, steps_per_epoch))
 
     def _fit_callbacks(self) -> list:
-        # Copies, so the user's callback objects never hold a trained model and
-        # the estimator stays clonable and picklable.
-        callbacks = copy_callbacks(self.callbacks)
-        if self.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
-                    patience=self.patience,
-                    min_delta=self.min_delta,
-                    restore_best_weights=True,
-                )
-            )
-        if self.tensorboard_dir is not None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            run = f"{stamp}-{self._run_name()}-{uuid.uuid4().hex[:6]}"
-            self.tensorboard_log_dir_ = os.path.join(
-                os.fspath(self.tensorboard_dir), run
-            )
-            callbacks.append(
-                keras.callbacks.TensorBoard(
-                    log_dir=self.tensorboard_log_dir_, histogram_freq=1
-                )
-            )
+        callbacks, log_dir = fit_callbacks(self)
+        if log_dir is not None:
+            self.tensorboard_log_dir_ = log_dir
         return callbacks
-
-    def _run_name(self) -> str:
-        """A short, readable name of this configuration for TensorBoard runs."""
-        # Runs of equal sizes are shortened: (128,) * 10 -> "128x10".
-        runs = [
-            (size, len(list(group)))
-            for size, group in itertools.groupby(layer_sizes(self.hidden_layer_sizes))
-        ]
-        sizes = "-".join(f"{s}x{n}" if n > 1 else str(s) for s, n in runs) or "none"
-        activation = (
-            self.activation
-            if isinstance(self.activation, str)
-            else "-".join(self.activation)
-        )
-        optimizer = self.optimizer if isinstance(self.optimizer, str) else "custom"
-        return f"h{sizes}_{activation}_{optimizer}"
 
     # -- scikit-learn's MLP attributes, read from the network and history --
 
@@ -770,7 +818,7 @@ class _BaseMLP(BaseEstimator):
             X = X.tocsr()
         chunks = [
             # Sparse rows (TF-IDF and the like) are made dense a chunk at a time.
-            predictor(_dense(X[start : start + _PREDICT_CHUNK]))
+            predictor(dense(X[start : start + _PREDICT_CHUNK]))
             for start in range(0, X.shape[0], _PREDICT_CHUNK)
         ]
         out = np.concatenate(chunks, axis=0)
@@ -923,43 +971,3 @@ class _BaseMLP(BaseEstimator):
         import skmlp
 
         skmlp.save(self, path)
-
-
-# The most a sparse X may take once dense for training (the engine trains on
-# dense rows); beyond it, reduce the features first (TruncatedSVD).
-_MAX_DENSE_BYTES = 4 << 30
-
-
-def _dense(X):
-    """``X`` as a dense array; a sparse matrix densified within a bound."""
-    if not sp.issparse(X):
-        return X
-    size = X.shape[0] * X.shape[1] * X.dtype.itemsize
-    if size > _MAX_DENSE_BYTES:
-        raise ValueError(
-            f"sparse X of shape {X.shape} would take {size / 2**30:.1f} GiB once "
-            f"dense, which the network trains on; reduce its features first, for "
-            f"example with sklearn.decomposition.TruncatedSVD in the pipeline."
-        )
-    return X.toarray()
-
-
-def _random_rows_last(X, y_keras, sample_weight, n_train, labels, seed_sequence):
-    """The rows reordered so that the last ``len(X) - n_train`` are a random
-    sample, stratified by ``labels`` where every class has two rows."""
-    from sklearn.model_selection import train_test_split
-
-    rows = np.arange(len(X))
-    stratify = labels
-    if labels is not None and np.unique(labels, return_counts=True)[1].min() < 2:
-        stratify = None
-    state = int(seed_sequence.generate_state(1)[0])
-    try:
-        train, held = train_test_split(
-            rows, train_size=n_train, stratify=stratify, random_state=state
-        )
-    except ValueError:  # too few rows per class for a stratified split
-        train, held = train_test_split(rows, train_size=n_train, random_state=state)
-    order = np.concatenate([train, held])
-    weights = None if sample_weight is None else sample_weight[order]
-    return X[order], y_keras[order], weights

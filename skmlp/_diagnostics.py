@@ -58,7 +58,7 @@ def explain_shapes(estimator, X, y) -> None:
         and y_shape is not None
         and len(y_shape) == 2
         and y_shape[1] > 1
-        and not is_one_hot(y, estimator.loss)
+        and not is_one_hot(y, estimator._loss)
         and not is_multilabel(y)
     ):
         raise ValueError(

@@ -325,6 +325,23 @@ def _argument_names(cls) -> set[str]:
     } - {"self"}
 
 
+# scikit-learn's names of the losses its MLPs and other estimators use, as
+# Keras' (None: the classifier's own cross-entropy, as for loss=None).
+SKLEARN_LOSSES = {
+    "squared_error": "mean_squared_error",
+    "absolute_error": "mean_absolute_error",
+    "poisson": "poisson",
+    "log_loss": None,
+}
+
+
+def keras_loss(loss: Any) -> Any:
+    """The ``loss`` parameter in Keras' terms (scikit-learn's names mapped)."""
+    if isinstance(loss, str) and loss in SKLEARN_LOSSES:
+        return SKLEARN_LOSSES[loss]
+    return loss
+
+
 # Keras' loss names, for "did you mean" on a misspelt one.
 LOSSES = (
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
@@ -332,7 +349,7 @@ LOSSES = (
     "categorical_hinge", "hinge", "squared_hinge", "kl_divergence", "poisson",
     "mean_squared_error", "mse", "mean_absolute_error", "mae",
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber",
-    "log_cosh", "cosine_similarity",
+    "log_cosh", "cosine_similarity", *SKLEARN_LOSSES,
 )  # fmt: skip
 
 

@@ -112,7 +112,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
         return ["accuracy"]
 
     def _fit_targets(self, y, *, classes, dtype) -> ClassTargets:
-        return ClassTargets.fit(y, loss=self.loss, classes=classes)
+        return ClassTargets.fit(y, loss=self._loss, classes=classes)
 
     def _encode_targets(self, y, *, warm_start, classes, dtype) -> np.ndarray:
         return self._targets.encode(y, warm_start=warm_start, classes=classes)
@@ -198,7 +198,7 @@ class MLPKerasClassifier(ClassifierMixin, _BaseMLP):
 
 class MLPKerasRegressor(RegressorMixin, _BaseMLP):
     def _fit_targets(self, y, *, classes, dtype) -> RegressionTargets:
-        return RegressionTargets.fit(y, loss=self.loss, dtype=dtype)
+        return RegressionTargets.fit(y, loss=self._loss, dtype=dtype)
 
     def _encode_targets(self, y, *, warm_start, classes, dtype) -> np.ndarray:
         return self._targets.encode(y, dtype=dtype)

@@ -91,10 +91,10 @@ def network_summary(
             )
         estimator._check_params()
         targets = (
-            ClassTargets.fit(np.arange(n_outputs), loss=estimator.loss)
+            ClassTargets.fit(np.arange(n_outputs), loss=estimator._loss)
             if isinstance(estimator, MLPKerasClassifier)
             else RegressionTargets.fit(
-                np.zeros((1, n_outputs)), loss=estimator.loss, dtype="float32"
+                np.zeros((1, n_outputs)), loss=estimator._loss, dtype="float32"
             )
         )
         dtype = network_dtype(estimator.dtype, np.zeros(1, np.float32))

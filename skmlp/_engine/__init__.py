@@ -171,6 +171,18 @@ def restore(model, saved: tuple) -> None:
     _write(model, *saved)
 
 
+def _best_epoch_keeper(callbacks):
+    """An EarlyStopping callback holding a best epoch to restore, or None."""
+    for callback in callbacks:
+        if (
+            isinstance(callback, keras.callbacks.EarlyStopping)
+            and callback.restore_best_weights
+            and callback.best_weights is not None
+        ):
+            return callback
+    return None
+
+
 class _Progress(keras.callbacks.Callback):
     """One line per epoch (verbose=2), or a bar that moves per epoch (verbose=1).
 
@@ -251,7 +263,7 @@ def train(
     sync = any(not isinstance(cb, _Progress) for cb in callbacks)
     history: dict[str, list[float]] = {}
     model.stop_training = False
-    interrupted = False
+    interrupted = diverged = False
     try:
         hooks.on_train_begin()
         for epoch in range(epochs):
@@ -260,11 +272,25 @@ def train(
             if validation is not None:
                 logs.update(_logs(session.evaluate(), "val_", accuracy_name))
             if not np.isfinite(logs["loss"]):
-                raise DivergenceError(
-                    f"training diverged at epoch {epoch + 1}: the loss became "
-                    f"{logs['loss']}. Try a lower learning_rate, or scale the inputs "
-                    f"(for images: pixel values to [0, 1])."
+                keeper = _best_epoch_keeper(callbacks)
+                if keeper is None:
+                    raise DivergenceError(
+                        f"training diverged at epoch {epoch + 1}: the loss became "
+                        f"{logs['loss']}. Try a lower learning_rate, or scale the "
+                        f"inputs (for images: pixel values to [0, 1])."
+                    )
+                # As scikit-learn's MLP: stop, and keep the best epoch (which
+                # early stopping restores at the end of training).
+                warnings.warn(
+                    f"training diverged at epoch {epoch + 1} (the loss became "
+                    f"{logs['loss']}): stopped, and early stopping restored its "
+                    f"best epoch, {keeper.best_epoch + 1}. Try a lower "
+                    f"learning_rate, or scale the inputs.",
+                    UserWarning,
+                    stacklevel=3,
                 )
+                diverged = True
+                break
             for key, value in logs.items():
                 history.setdefault(key, []).append(value)
             if sync:
@@ -284,6 +310,7 @@ def train(
         )
     finally:
         session.close(interrupted)
-    _write(model, *session.get())
+    if not diverged:  # else the model holds the last finite epoch
+        _write(model, *session.get())
     hooks.on_train_end(logs=None)  # EarlyStopping restores its best weights here
     return history
