@@ -19,6 +19,16 @@ Cases (each contender in fresh processes, interleaved, medians reported):
 Contenders: ``skmlp`` (the engine), ``skmlp-keras`` (``engine="keras"``),
 ``sklearn`` (``MLPClassifier``), ``keras`` (plain ``model.fit``),
 ``scikeras``, and ``limit`` (``limit.py``: a hand-written JAX loop).
+skmlp's workers also time ``predict_proba`` of one row (median of 200 calls
+after one untimed call) after the second fit.
+
+Two versions of skmlp against each other (``--code``): each source tree is put
+first on ``PYTHONPATH`` (a ``git worktree`` of an older commit, say), only
+``skmlp`` runs, the trees alternate within each run so both see the same
+machine load, and the ratio last tree / first tree is given with the range::
+
+    git worktree add /tmp/old 402062b
+    python benchmarks/engine.py --code /tmp/old . --cases digits mnist --runs 5
 """
 
 from __future__ import annotations
@@ -179,12 +189,29 @@ def worker(case: str, contender: str, epochs: int, data_dir: str) -> dict:
     accuracy = (
         float(np.mean(np.argmax(proba(X_test), 1) == y_test)) if proba else float("nan")
     )
-    return {"first": times[0], "second": times[1], "accuracy": accuracy}
+    result = {"first": times[0], "second": times[1], "accuracy": accuracy}
+    if contender.startswith("skmlp"):
+        import skmlp
+
+        one_row = X_test[:1]
+        proba(one_row)  # the first call builds whatever is cached
+        calls = []
+        for _ in range(200):
+            start = time.perf_counter()
+            proba(one_row)
+            calls.append(time.perf_counter() - start)
+        result["predict_1_ms"] = statistics.median(calls) * 1000
+        result["skmlp"] = skmlp.__file__
+    return result
 
 
-def _run(case, contender, backend, epochs, data_dir, env_extra=None) -> dict:
+def _run(case, contender, backend, epochs, data_dir, env_extra=None, code=None) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, **(env_extra or {})}
-    cmd = [sys.executable, __file__, "--worker", case, contender, "--epochs", str(epochs),
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(code).resolve()), *filter(None, [env.get("PYTHONPATH")])]
+        )
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", case, contender, "--epochs", str(epochs),
            "--data", str(data_dir)]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
@@ -213,6 +240,11 @@ def main(argv=None) -> int:
         choices=["digits", "mnist", "flat", "defaults"],
         help="default: all that the other options allow",
     )
+    parser.add_argument(
+        "--code",
+        nargs="+",
+        help="source trees of skmlp to compare, alternating (only skmlp runs)",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "engine.md")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=5, help=argparse.SUPPRESS)
@@ -232,6 +264,9 @@ def main(argv=None) -> int:
     backends = args.backends or (
         ["jax", "torch"] if args.gpu else ["tensorflow", "jax"]
     )
+    if args.code:
+        _compare(backends, args, say)
+        backends = []
     for backend in backends:
         say(f"## Backend: {backend}")
         say()
@@ -311,6 +346,54 @@ def main(argv=None) -> int:
     args.output.write_text("\n".join(lines) + "\n")
     print(f"written to {args.output}")
     return 0
+
+
+def _spread(values, fmt):
+    median = statistics.median(values)
+    return f"{median:{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+
+def _compare(backends, args, say):
+    """skmlp from each of ``args.code``'s trees, alternating, fresh processes."""
+    keys = (("first", "first fit s", ".3f"), ("second", "second fit s", ".3f"),
+            ("predict_1_ms", "predict_proba 1 row ms", ".3f"))  # fmt: skip
+    say(f"Trees: {', '.join(args.code)}; ranges in brackets; ratios last / first tree "
+        "(medians of each tree's runs; in brackets the range of the per-run ratios).")  # fmt: skip
+    say()
+    for backend in backends:
+        say(f"## Backend: {backend}")
+        say()
+        cases = [("digits", 10)] + ([] if args.quick else [("mnist", 5)])
+        cases = [c for c in cases if not args.cases or c[0] in args.cases]
+        for case, epochs in cases:
+            runs = {code: [] for code in args.code}
+            for _ in range(args.runs):
+                for code in args.code:
+                    with tempfile.TemporaryDirectory() as home:
+                        env = {"SKMLP_DATA": home}  # an empty JAX compilation cache
+                        runs[code].append(
+                            _run(case, "skmlp", backend, epochs, args.data, env, code)
+                        )
+            say(f"### {case}: {epochs} epochs")
+            say()
+            say(
+                "| tree (skmlp imported from) | "
+                + " | ".join(k[1] for k in keys)
+                + " | test accuracy |"
+            )
+            say("|---|---|---|---|---|")
+            for code, rs in runs.items():
+                where = str(Path(rs[0]["skmlp"]).parent.parent)
+                say(f"| {code} ({where}) | "
+                    + " | ".join(_spread([r[k] for r in rs], f) for k, _, f in keys)
+                    + f" | {_median(rs, 'accuracy'):.4f} |")  # fmt: skip
+            say()
+            old, new = runs[args.code[0]], runs[args.code[-1]]
+            for key, name, _ in keys:
+                per_run = [n[key] / o[key] for o, n in zip(old, new, strict=True)]
+                say(f"- {name}: {_median(new, key) / _median(old, key):.3f}x "
+                    f"(per run {min(per_run):.2f}-{max(per_run):.2f})")  # fmt: skip
+            say()
 
 
 def _flat(backend, args, say):
