@@ -29,6 +29,7 @@ from ._data import check_sample_weight, dense, random_rows_last, seed_from, seed
 from ._diagnostics import check_names, explain_shapes, warn_if_stuck_at_chance
 from ._engine._predict import make_predictor
 from ._keras import keras, to_numpy
+from ._sklearn_callbacks import CallbackSupportMixin, run_fit
 from ._spec import PENALTIES, Spec
 from ._state import FITTED, check_consistent, network_arrays
 from ._targets import ClassTargets, targets_from_dict
@@ -62,7 +63,7 @@ class _FitJob:
     n_train: int = 0
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     """The core shared by MLPKerasClassifier and MLPKerasRegressor."""
 
     _skmlp_constraints: dict = _params.CONSTRAINTS
@@ -303,6 +304,31 @@ class _BaseMLP(BaseEstimator):
         warm_start=False,
         validation=None,
     ):
+        """Train, as scikit-learn's fit task (see ``_sklearn_callbacks``)."""
+
+        def fitted() -> dict:  # what predicts with the model's current weights
+            return {"_predictor": make_predictor(self._spec, self.model_)}
+
+        return run_fit(
+            self,
+            lambda epoch_callback: self._fit_or_restore(
+                X,
+                y,
+                sample_weight,
+                epochs=epochs,
+                reset=reset,
+                classes=classes,
+                warm_start=warm_start,
+                validation=validation,
+                epoch_callback=epoch_callback,
+            ),
+            X,
+            y,
+            epochs,
+            fitted,
+        )
+
+    def _fit_or_restore(self, X, y, sample_weight, *, epoch_callback, **how):
         """Train; on any exception the estimator is left exactly as it was.
 
         A fit works on the estimator's attributes as it goes (scikit-learn's
@@ -312,21 +338,16 @@ class _BaseMLP(BaseEstimator):
         """
         attributes = dict(self.__dict__)
         model = attributes.get("model_")
-        weights = None if model is None or reset else _engine.snapshot(model)
+        weights = None if model is None or how["reset"] else _engine.snapshot(model)
         try:
-            job = self._begin_fit(
-                X,
-                y,
-                sample_weight,
-                epochs=epochs,
-                reset=reset,
-                classes=classes,
-                warm_start=warm_start,
-                validation=validation,
-            )
+            job = self._begin_fit(X, y, sample_weight, **how)
             if job.engine is not None:
+                if epoch_callback is not None:
+                    job.engine["callbacks"].append(epoch_callback)
                 history = _engine.train(self.model_, **job.engine)
             else:
+                if epoch_callback is not None:
+                    job.keras[-1].append(epoch_callback)
                 history = self._fit_keras(*job.keras)
             return self._end_fit(job, history)
         except BaseException:
@@ -433,7 +454,8 @@ class _BaseMLP(BaseEstimator):
         else:
             self._check_keras_fit_dtype()
             job.keras = (
-                X, y_keras, sample_weight, validation_split, epochs, seed, validation
+                X, y_keras, sample_weight, validation_split, epochs, seed, validation,
+                self._fit_callbacks(),
             )  # fmt: skip
         return job
 
@@ -662,7 +684,7 @@ class _BaseMLP(BaseEstimator):
         )
 
     def _fit_keras(
-        self, X, y, sample_weight, validation_split, epochs, seed, own_set=None
+        self, X, y, sample_weight, validation_split, epochs, seed, own_set, callbacks
     ):
         validation_data = None
         if own_set is not None:
@@ -680,7 +702,7 @@ class _BaseMLP(BaseEstimator):
                 validation_split=validation_split,
                 validation_data=validation_data,
                 shuffle=self.shuffle,
-                callbacks=self._fit_callbacks(),
+                callbacks=callbacks,
                 verbose=self.verbose,
                 **self._routed("fit__"),
             )

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
 from . import _batch
+from ._sklearn_callbacks import search_candidates, watched
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_score"]
 
@@ -88,10 +89,11 @@ class _BatchedSearch:
     def _candidate_list(self) -> list[dict]:
         raise NotImplementedError
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         # The candidates drawn once per fit, so that the batched fits and
         # scikit-learn's loop see the same ones (RandomizedSearchCV draws).
-        evaluate_candidates(self._candidates)
+        # scikit-learn >= 1.9 passes its callbacks' context (None before).
+        search_candidates(self, evaluate_candidates, self._candidates, callback_ctx)
 
     def fit(self, X, y=None, **params):
         """Run fit with all sets of parameters (see scikit-learn's ``fit``).
@@ -113,6 +115,10 @@ class _BatchedSearch:
 
     def _batched_fits(self, X, y, params):
         if not (_batch.available() and _batchable_params(self.estimator, params)):
+            return None, None
+        if watched(self) or watched(self.estimator):
+            # scikit-learn's callbacks follow each fit's epochs: its own loop
+            # trains them one by one (batched networks report no epochs).
             return None, None
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         groups = params.get("groups")
