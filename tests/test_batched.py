@@ -2,7 +2,10 @@
 
 Marked ``backends``: on JAX the fits are batched (the "[skmlp] training N
 networks" lines say so), elsewhere scikit-learn fits them one by one; either
-way the results must be scikit-learn's own.
+way the results must be scikit-learn's own. Each test takes the ``training``
+fixture, which says how its fits must have run: "batched" on JAX (only
+there, ``only_backend("jax")``), "one by one" on TensorFlow and torch, where
+every fit must be the estimator's own training, none served from a batch.
 """
 
 import contextlib
@@ -63,6 +66,68 @@ def networks_trained_together(printed: str) -> list[int]:
     ]
 
 
+class Training:
+    """How the fits of the code under test ran, from ``_batch.prefitted``:
+    every skmlp ``fit`` asks it first whether a batch already trained it."""
+
+    def __init__(self, batched: bool, served: list):
+        self.batched = batched
+        self._served = served
+
+    def served(self) -> list[bool]:
+        """For each fit since the last call: whether a batch had trained it."""
+        served = list(self._served)
+        self._served.clear()
+        return served
+
+    def check(self, printed: str, *, fits: int, together: list[int]) -> list:
+        """``fits`` skmlp fits ran (scikit-learn's count); on JAX the batches
+        were ``together``, elsewhere each fit trained itself. Returns what
+        ``served`` would have."""
+        served = self.served()
+        assert len(served) == fits
+        if self.batched:
+            assert networks_trained_together(printed) == together
+            assert (True in served) is bool(together)
+        else:
+            assert networks_trained_together(printed) == []
+            assert served == [False] * fits
+        return served
+
+
+def record_fits(monkeypatch) -> list:
+    """What ``_batch.prefitted`` answers each fit: True (trained in a batch),
+    False (the fit trains itself) or "failed" (a batched member's error)."""
+    served = []
+    prefitted = _batch.prefitted
+
+    def record(*args):
+        try:
+            served.append(prefitted(*args))
+        except Exception:
+            served.append("failed")
+            raise
+        return served[-1]
+
+    monkeypatch.setattr(_batch, "prefitted", record)
+    return served
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(True, id="batched", marks=pytest.mark.only_backend("jax")),
+        pytest.param(
+            False,
+            id="one-by-one",
+            marks=pytest.mark.only_backend("tensorflow", "torch"),
+        ),
+    ]
+)
+def training(request, monkeypatch):
+    assert request.param is BATCHED
+    return Training(request.param, record_fits(monkeypatch))
+
+
 def assert_same_results(ours, theirs, atol=1e-4):
     assert list(ours) == list(theirs)
     for key, value in theirs.items():
@@ -76,7 +141,7 @@ def assert_same_results(ours, theirs, atol=1e-4):
             assert [repr(v) for v in ours[key]] == [repr(v) for v in value]
 
 
-def test_grid_search_matches_scikit_learn(digits):
+def test_grid_search_matches_scikit_learn(digits, training):
     X, y = digits
     grid = {
         "learning_rate": [1e-3, 1e-2],
@@ -84,6 +149,9 @@ def test_grid_search_matches_scikit_learn(digits):
         "dropout": [0.0, 0.2],
     }
     ours, printed = run(GridSearchCV(small(), grid, cv=3, verbose=1).fit, X, y)
+    # 8 candidates x 3 folds and the refit. Two structures; with and without
+    # dropout share a program: 2 x 12 fits together.
+    training.check(printed, fits=25, together=[12, 12])
     theirs = sk.GridSearchCV(small(), grid, cv=3).fit(X, y)
     # Same structure, and per-candidate scores within float noise.
     assert_same_results(ours.cv_results_, theirs.cv_results_)
@@ -93,12 +161,10 @@ def test_grid_search_matches_scikit_learn(digits):
     np.testing.assert_allclose(
         ours.predict_proba(X), theirs.predict_proba(X), atol=1e-4
     )
-    # Two structures; with and without dropout share a program: 2 x 12 fits.
-    assert networks_trained_together(printed) == ([12, 12] if BATCHED else [])
     assert np.all(ours.cv_results_["mean_fit_time"] > 0)
 
 
-def test_randomized_search_multimetric_refit_and_train_scores(digits):
+def test_randomized_search_multimetric_refit_and_train_scores(digits, training):
     X, y = digits
     distributions = {"learning_rate": [1e-3, 3e-3, 1e-2], "dropout": [0.0, 0.1]}
     kwargs = dict(
@@ -108,9 +174,18 @@ def test_randomized_search_multimetric_refit_and_train_scores(digits):
         refit="nll",
         return_train_score=True,
     )
-    ours = RandomizedSearchCV(
-        small(), distributions, random_state=np.random.RandomState(3), **kwargs
-    ).fit(X, y)
+    ours, printed = run(
+        RandomizedSearchCV(
+            small(),
+            distributions,
+            random_state=np.random.RandomState(3),
+            verbose=1,
+            **kwargs,
+        ).fit,
+        X,
+        y,
+    )
+    training.check(printed, fits=9, together=[8])  # one program: 4 x 2 folds
     theirs = sk.RandomizedSearchCV(
         small(), distributions, random_state=np.random.RandomState(3), **kwargs
     ).fit(X, y)
@@ -119,7 +194,7 @@ def test_randomized_search_multimetric_refit_and_train_scores(digits):
     assert "max_batch" in ours.get_params() and clone(ours).max_batch is None
 
 
-def test_pipeline_search_with_preprocessing_parameters(digits):
+def test_pipeline_search_with_preprocessing_parameters(digits, training):
     X, y = digits
     pipe = make_pipeline(StandardScaler(), small())
     grid = {
@@ -127,58 +202,47 @@ def test_pipeline_search_with_preprocessing_parameters(digits):
         "mlpkerasclassifier__learning_rate": [1e-3, 1e-2],
     }
     ours, printed = run(GridSearchCV(pipe, grid, cv=2, verbose=1).fit, X, y)
+    training.check(printed, fits=9, together=[8])
     theirs = sk.GridSearchCV(pipe, grid, cv=2).fit(X, y)
     assert_same_results(ours.cv_results_, theirs.cv_results_)
-    assert networks_trained_together(printed) == ([8] if BATCHED else [])
 
 
-def test_cross_validate_and_cross_val_score_match_scikit_learn(digits):
+def test_cross_validate_and_cross_val_score_match_scikit_learn(digits, training):
     X, y = digits
     weights = np.linspace(0.5, 1.5, len(y))
     model = small(early_stopping=True, patience=1, epochs=4)
-    kwargs = dict(cv=3, return_train_score=True, params={"sample_weight": weights})
-    ours = cross_validate(model, X, y, **kwargs)
+    kwargs = dict(cv=4, return_train_score=True, params={"sample_weight": weights})
+    ours, printed = run(cross_validate, model, X, y, verbose=1, **kwargs)
+    training.check(printed, fits=4, together=[4])
     theirs = sk.cross_validate(model, X, y, **kwargs)
     assert_same_results(ours, theirs)
-    np.testing.assert_allclose(
-        cross_val_score(model, X, y, cv=3), sk.cross_val_score(model, X, y, cv=3),
-        atol=1e-4,
-    )  # fmt: skip
+    training.served()  # scikit-learn's own fits, one by one everywhere
+    scores, printed = run(cross_val_score, model, X, y, cv=4, verbose=1)
+    training.check(printed, fits=4, together=[4])
+    np.testing.assert_allclose(scores, sk.cross_val_score(model, X, y, cv=4), atol=1e-4)
 
 
-def test_voting_ensemble_matches_scikit_learn(digits):
+def test_voting_ensemble_matches_scikit_learn(digits, training):
     X, y = digits
     members = [(f"net{i}", small(random_state=i)) for i in range(4)]
     ours, printed = run(
         VotingClassifier(members, voting="soft", verbose=True).fit, X, y
     )
+    training.check(printed, fits=4, together=[4])
     theirs = sk_ensemble.VotingClassifier(members, voting="soft").fit(X, y)
     np.testing.assert_allclose(
         ours.predict_proba(X), theirs.predict_proba(X), atol=1e-4
     )
-    assert networks_trained_together(printed) == ([4] if BATCHED else [])
     # Fewer than four networks of one structure gain nothing together on a
     # CPU: they train one after another there (always together on a GPU).
+    training.served()  # scikit-learn's own fits, one by one everywhere
     three = VotingClassifier(members[:3], voting="soft", verbose=True)
     _, printed = run(three.fit, X, y)
-    expected = [3] if BATCHED and _batch.on_accelerator() else []
-    assert networks_trained_together(printed) == expected
+    training.check(printed, fits=3, together=[3] if _batch.on_accelerator() else [])
 
 
-@pytest.mark.parametrize(
-    "branches",
-    # On JAX also the accelerator's way of leaving a stopped member's weights
-    # alone (a select at every step, where a CPU branches), run on this CPU.
-    [True, False] if BATCHED else [True],
-    ids=["branches", "selects"] if BATCHED else ["branches"],
-)
-def test_members_train_exactly_as_alone(digits, branches, monkeypatch):
+def members_train_exactly_as_alone(digits, training):
     """Same initial weights, shuffles, dropout and early stopping as one fit."""
-    if not branches:
-        from skmlp._engine import _jax
-
-        monkeypatch.setattr(_jax, "_branches", lambda: False)
-        monkeypatch.setattr(_jax, "_trainers", {})  # compile anew, selecting
     X, y = digits
     configs = [
         dict(learning_rate=1e-2, dropout=0.3, random_state=1),
@@ -188,11 +252,13 @@ def test_members_train_exactly_as_alone(digits, branches, monkeypatch):
     ]
     models = [small(hidden_layer_sizes=(16, 16), **c) for c in configs]
     alone = [clone(m).fit(X, y) for m in models]
+    assert training.served() == [False] * 4
     search = GridSearchCV(
         small(hidden_layer_sizes=(16, 16)),
         [{k: [v] for k, v in c.items()} for c in configs],
         cv=[(np.arange(len(y)), np.arange(10))],
         refit=False,
+        verbose=1,
     )
     keys = []
 
@@ -200,7 +266,8 @@ def test_members_train_exactly_as_alone(digits, branches, monkeypatch):
         keys.append(estimator)
         return 0.0
 
-    search.set_params(scoring=keep).fit(X, y)
+    _, printed = run(search.set_params(scoring=keep).fit, X, y)
+    training.check(printed, fits=4, together=[4])
     for model, fitted in zip(alone, keys, strict=True):
         assert fitted.history_.keys() == model.history_.keys()
         assert fitted.n_iter_ == model.n_iter_
@@ -211,7 +278,24 @@ def test_members_train_exactly_as_alone(digits, branches, monkeypatch):
     assert alone[2].n_iter_ < 8  # early stopping did stop it
 
 
-def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits):
+def test_members_train_exactly_as_alone(digits, training):
+    members_train_exactly_as_alone(digits, training)
+
+
+@pytest.mark.only_backend("jax")
+def test_members_train_exactly_as_alone_where_stopped_members_are_selected(
+    digits, monkeypatch
+):
+    # The accelerator's way of leaving a stopped member's weights alone (a
+    # select at every step, where a CPU branches), run on this CPU.
+    from skmlp._engine import _jax
+
+    monkeypatch.setattr(_jax, "_branches", lambda: False)
+    monkeypatch.setattr(_jax, "_trainers", type(_jax._trainers)())  # compile anew
+    members_train_exactly_as_alone(digits, Training(True, record_fits(monkeypatch)))
+
+
+def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits, training):
     X, y = digits
     y = y.astype(float)
     model = MLPKerasRegressor(
@@ -220,26 +304,31 @@ def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits):
     grid = {"learning_rate": [1e-3, 1e6]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours = GridSearchCV(model, grid, cv=2).fit(X, y)
+        ours, printed = run(GridSearchCV(model, grid, cv=2, verbose=1).fit, X, y)
+        # 2 x 2 folds together; the diverged member's error raised in its fit.
+        served = training.check(printed, fits=5, together=[4])
+        if training.batched:
+            assert served == [True, True, "failed", "failed", False]
         theirs = sk.GridSearchCV(model, grid, cv=2).fit(X, y)
     assert_same_results(ours.cv_results_, theirs.cv_results_)
     assert np.isnan(ours.cv_results_["mean_test_score"][1])
     assert np.isfinite(ours.cv_results_["mean_test_score"][0])
 
 
-def test_max_batch_and_parallel_workers(digits):
+def test_max_batch_and_parallel_workers(digits, training):
     X, y = digits
     grid = {"learning_rate": [1e-3, 2e-3, 3e-3, 4e-3, 5e-3]}
     ours, printed = run(
         GridSearchCV(small(), grid, cv=2, max_batch=4, verbose=1).fit, X, y
     )
-    assert networks_trained_together(printed) == ([4, 4, 2] if BATCHED else [])
+    training.check(printed, fits=11, together=[4, 4, 2])
     with joblib.parallel_config(backend="threading"):
         parallel = GridSearchCV(small(), grid, cv=2, n_jobs=2).fit(X, y)
     assert_same_results(parallel.cv_results_, ours.cv_results_)
 
 
-def test_what_cannot_batch_is_fitted_by_scikit_learn(digits):
+def test_what_cannot_batch_is_fitted_by_scikit_learn(digits, monkeypatch):
+    served = record_fits(monkeypatch)
     X, y = digits[0][:600], digits[1][:600]  # Keras' own fit, 16 times
     batch_hook = keras.callbacks.LambdaCallback(
         on_batch_end=lambda batch, logs=None: None
@@ -248,22 +337,25 @@ def test_what_cannot_batch_is_fitted_by_scikit_learn(digits):
     for model in (small(callbacks=[batch_hook]), small(engine="keras")):
         search = GridSearchCV(model, grid, cv=2, verbose=1, refit=False)
         ours, printed = run(search.fit, X, y)
-        theirs = sk.GridSearchCV(model, grid, cv=2, refit=False).fit(X, y)
+        # On every backend: 4 fits, each trained by itself.
         assert networks_trained_together(printed) == []
+        assert served == [False] * 4
+        served.clear()
+        theirs = sk.GridSearchCV(model, grid, cv=2, refit=False).fit(X, y)
         assert_same_results(ours.cv_results_, theirs.cv_results_)
+        served.clear()
 
 
-def test_refits_train_in_the_batch_on_an_accelerator(digits, monkeypatch, spy):
+def test_refits_train_in_the_batch_on_an_accelerator(digits, monkeypatch, training):
     # On a GPU each candidate's refit joins the batch (compiling a program for
     # the one refit costs more); the refit then comes from the store.
     monkeypatch.setattr(_batch, "on_accelerator", lambda: True)
-    served = spy(_batch, "prefitted")
     X, y = digits
     grid = {"dropout": [0.0, 0.3]}
     ours, printed = run(GridSearchCV(small(), grid, cv=3, verbose=1).fit, X, y)
-    # 2 candidates x (3 folds + the refit); 6 folds and the refit served.
-    assert networks_trained_together(printed) == ([8] if BATCHED else [])
-    assert served == [BATCHED] * 7
+    # 2 candidates x (3 folds + the refit) trained; 6 folds and the refit served.
+    served = training.check(printed, fits=7, together=[8])
+    assert served == [training.batched] * 7
     theirs = sk.GridSearchCV(small(), grid, cv=3).fit(X, y)
     assert_same_results(ours.cv_results_, theirs.cv_results_)
     for a, b in zip(
