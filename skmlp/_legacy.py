@@ -10,7 +10,9 @@ module turns what they hold into a ``Spec``, targets and arrays, the state
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -125,20 +127,71 @@ def _default_class_loss(form: str, n_classes: int) -> str:
 
 # The most a format-1 network's config may take.
 _MAX_CONFIG_BYTES = 64 << 20
+# Deeper JSON than any skmlp file or Keras config holds (about 10 levels);
+# far below the depth at which Python's parser runs out of stack.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def loads_json(data: bytes, what: str):
+    """JSON of a saved file, its nesting checked before it is parsed.
+
+    Brackets are counted outside strings (without recursion), so a file
+    nested thousands deep is refused with a ValueError, not a RecursionError.
+    """
+    bare = _JSON_STRING.sub(b"", data)
+    depth = deepest = 0
+    for start in range(0, len(bare), 1 << 20):
+        chunk = np.frombuffer(bare[start : start + (1 << 20)], np.uint8)
+        steps = np.isin(chunk, (ord("["), ord("{"))).astype(np.int32) - np.isin(
+            chunk, (ord("]"), ord("}"))
+        )
+        levels = depth + np.cumsum(steps)
+        if len(levels):
+            deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    if deepest > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{what} is nested {deepest} levels deep; skmlp writes at most "
+            f"{MAX_JSON_DEPTH}"
+        )
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
+        raise ValueError(f"{what} is not valid JSON ({exc})") from exc
 
 
 def network_from_bytes(data: bytes, source="the network", limit: int = 4 << 30):
-    """The Keras model of ``network_to_bytes``, checked before Keras reads it."""
+    """The Keras model of a format-1 ``.keras`` file, checked before Keras reads it.
+
+    ``limit`` bounds the file and what its members inflate to (their sizes
+    as declared, which Python's zipfile never reads past): checked before
+    anything is inflated, so a bomb costs no memory.
+    """
     if len(data) > limit:
         raise ValueError(f"{source}: the network is larger than skmlp can hold.")
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        inflated = sum(info.file_size for info in inner.infolist())
+        if inflated > limit:
+            raise ValueError(
+                f"{source}: model.keras would inflate to {inflated} bytes, more "
+                f"than its network can take ({limit}); the file is damaged or "
+                f"was not written by skmlp."
+            )
+        # Keras reads the weights by seeking, which skips zipfile's CRC check.
+        damaged = inner.testzip()
+        if damaged is not None:
+            raise ValueError(
+                f"{source}: model.keras's {damaged} is damaged (its CRC does not "
+                f"match)."
+            )
+        _check_network_config(inner, source)
     with tempfile.TemporaryDirectory() as tmp:
         model_file = Path(tmp) / "model.keras"
         model_file.write_bytes(data)
-        _check_network_config(model_file, source)
         return keras.saving.load_model(model_file, safe_mode=True)
 
 
-def _check_network_config(model_file: Path, path) -> None:
+def _check_network_config(inner: zipfile.ZipFile, path) -> None:
     """Refuse a network whose config names code or a module outside Keras.
 
     Keras' safe mode is process-wide state (``enable_unsafe_deserialization``
@@ -146,10 +199,9 @@ def _check_network_config(model_file: Path, path) -> None:
     any module; an skmlp network needs neither, so this check does not rely
     on them.
     """
-    with zipfile.ZipFile(model_file) as inner:
-        if "config.json" not in inner.namelist():
-            raise ValueError(f"{path}: the network has no config.json.")
-        if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
-            raise ValueError(f"{path}: the network's config is too large.")
-        config = json.loads(inner.read("config.json"))
+    if "config.json" not in inner.namelist():
+        raise ValueError(f"{path}: the network has no config.json.")
+    if inner.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
+        raise ValueError(f"{path}: the network's config is too large.")
+    config = loads_json(inner.read("config.json"), f"{path}: the network's config")
     check_keras_config(config, f"{path}: refusing to load a network")

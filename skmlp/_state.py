@@ -47,6 +47,24 @@ def check_consistent(estimator, spec: Spec, targets, attributes, network) -> Non
     layers allocates nothing), the output units against the targets and
     ``classes_``, the float type against the allowed ones.
     """
+    check_described(estimator, spec, targets, attributes)
+    shapes = [tuple(np.shape(w)) for w in network["weights"]]
+    if shapes != spec.weight_shapes():
+        raise ValueError(
+            f"the saved weights' shapes {shapes} are not those of the network the "
+            f"spec describes {spec.weight_shapes()}"
+        )
+    for kind in ("weights", "optimizer"):
+        for value in network[kind]:
+            if np.asarray(value).dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ValueError(f"the saved {kind} hold NaN or infinite values")
+
+
+def check_described(estimator, spec: Spec, targets, attributes) -> None:
+    """``check_consistent`` less the network's arrays: what a file describes.
+
+    ``skmlp.load`` checks this before it reads the arrays.
+    """
     if spec.dtype not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(f"unknown network dtype {spec.dtype!r}")
     if spec.target not in ("sparse", "one_hot", "binary", "multilabel", "regression"):
@@ -58,12 +76,6 @@ def check_consistent(estimator, spec: Spec, targets, attributes, network) -> Non
     names = attributes.get("feature_names_in_")
     if names is not None and len(names) != spec.n_features:
         raise ValueError("feature_names_in_ does not match the network's input")
-    shapes = [tuple(np.shape(w)) for w in network["weights"]]
-    if shapes != spec.weight_shapes():
-        raise ValueError(
-            f"the saved weights' shapes {shapes} are not those of the network the "
-            f"spec describes {spec.weight_shapes()}"
-        )
     classifier = isinstance(estimator, ClassifierMixin)
     if classifier != isinstance(targets, ClassTargets):
         raise ValueError(
@@ -91,7 +103,3 @@ def check_consistent(estimator, spec: Spec, targets, attributes, network) -> Non
                 f"{len(classes)} classes_ do not match the network's "
                 f"{spec.output_units} output units"
             )
-    for kind in ("weights", "optimizer"):
-        for value in network[kind]:
-            if np.asarray(value).dtype.kind == "f" and not np.all(np.isfinite(value)):
-                raise ValueError(f"the saved {kind} hold NaN or infinite values")

@@ -342,3 +342,240 @@ def test_a_parameter_of_a_class_of_your_own_is_refused_at_save(digits, tmp_path)
     with pytest.raises(ValueError, match="cannot save loss=.*refuses an object"):
         clf.save(tmp_path / "mine.skmlp")
     assert not (tmp_path / "mine.skmlp").exists()
+
+
+# -- damaged and hostile files: a ValueError naming the file, nothing allocated --
+
+
+def members(path) -> dict:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write(path, contents: dict, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    return path
+
+
+def with_member(npz: bytes, name: str, data: bytes | None) -> bytes:
+    """network.npz with member ``name`` replaced (or removed: None)."""
+    contents = members(io.BytesIO(npz))
+    contents[name] = data
+    buffer = io.BytesIO()
+    write(buffer, {k: v for k, v in contents.items() if v is not None})
+    return buffer.getvalue()
+
+
+def npy(descr: str, shape: tuple, data: bytes = b"") -> bytes:
+    """A .npy member whose header declares ``descr`` and ``shape``."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+def array(values) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(values))
+    return buffer.getvalue()
+
+
+def central_field(data: bytes, name: str, offset: int, value: int) -> bytes:
+    """The archive with a 2-byte field of ``name``'s central-directory entry set."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        length = int.from_bytes(out[at + 28 : at + 30], "little")
+        if out[at + 46 : at + 46 + length] == name.encode():
+            out[at + offset : at + offset + 2] = value.to_bytes(2, "little")
+            return bytes(out)
+        at = out.find(b"PK\x01\x02", at + 1)
+    raise AssertionError(f"no {name} in the archive")
+
+
+def refused(path, match, *, cause=None, peak=8 << 20):
+    """skmlp.load(path) raises a ValueError naming it, within ``peak`` bytes."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match) as info:
+            skmlp.load(path)
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    if cause is not None:
+        assert isinstance(info.value.__cause__, cause), repr(info.value.__cause__)
+    assert used < peak, f"{used} bytes allocated to refuse {path.name}"
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("member", "offset", "value", "cause", "message"),
+    [
+        ("estimator.json", 8, 1, RuntimeError, "is encrypted"),  # flag bit 0
+        ("network.npz", 10, 13, NotImplementedError, "compression method"),
+    ],
+    ids=["encrypted", "unknown-compression"],
+)
+def test_members_zipfile_cannot_read_are_value_errors_with_the_cause(
+    fitted, tmp_path, member, offset, value, cause, message
+):
+    fitted.save(tmp_path / "clf.skmlp")
+    bad = tmp_path / "bad.skmlp"
+    bad.write_bytes(
+        central_field((tmp_path / "clf.skmlp").read_bytes(), member, offset, value)
+    )
+    refused(bad, f"{member} cannot be read .*{message}", cause=cause)
+
+
+def test_json_nested_thousands_deep_is_refused_without_recursion(
+    fitted, saved, tmp_path
+):
+    fitted.save(tmp_path / "clf.skmlp")
+    contents = members(tmp_path / "clf.skmlp")
+    deep = b"[" * 5000 + b"]" * 5000
+    bad = write(tmp_path / "deep.skmlp", {**contents, "estimator.json": deep})
+    refused(bad, "estimator.json is nested 5000 levels deep")
+    # A parameter's tuples nested thousands deep (each level two).
+    meta = json.loads(contents["estimator.json"])
+    meta["params"]["hidden_layer_sizes"] = "DEEP"
+    tuples = '{"tuple": [' * 3000 + "4" + "]}" * 3000
+    text = json.dumps(meta).replace('"DEEP"', tuples)
+    bad = write(tmp_path / "tuples.skmlp", {**contents, "estimator.json": text})
+    refused(bad, "estimator.json is nested 6002 levels deep")
+    # A format-1 network's Keras config.
+    network = members(saved)["model.keras"]
+    inner = members(io.BytesIO(network))
+    inner["config.json"] = deep
+    buffer = io.BytesIO()
+    write(buffer, inner, zipfile.ZIP_STORED)
+    bad = write(
+        tmp_path / "config.skmlp", {**members(saved), "model.keras": buffer.getvalue()}
+    )
+    refused(bad, "model.keras cannot be read .*config is nested 5000 levels deep")
+
+
+@pytest.mark.parametrize(
+    ("member", "data", "message"),
+    [
+        # 3.6 TiB of strings, as a weight: refused for its type, not allocated.
+        ("weights_0.npy", npy("<U250000000", (64, 8)), "declares <U250000000 values"),
+        ("weights_0.npy", npy("|O", (64, 8)), "declares object values"),
+        ("weights_0.npy", npy("<f4", (64, 15_000_000_000)), "weights' shapes"),
+        # An optimizer array larger than any weight (4 TiB).
+        ("optimizer_2.npy", npy("<f4", (1 << 40,)), "more than any weight"),
+        # The header's size disagrees with the member's.
+        ("weights_0.npy", npy("<f4", (64, 8), b"\0" * 100), "but holds 100 bytes"),
+        ("weights_0.npy", npy("<f4", (64, 8), b"\0" * 4096), "but holds 4096 bytes"),
+        ("weights_9.npy", array([1.0]), "has 4 weights"),
+        ("evil.npy", array([1.0]), "unexpected array 'evil.npy'"),
+        ("weights_1.npy", None, "weights arrays are not numbered"),
+        # Consistent headers, values that are not: refused before anything is built.
+        ("weights_0.npy", array(np.full((64, 8), np.nan, np.float32)), "NaN or inf"),
+        ("optimizer_3.npy", array(np.full((64, 8), np.inf, np.float32)), "NaN or inf"),
+    ],
+    ids=[
+        "unicode", "object", "huge-weight", "huge-slot", "short", "long",
+        "extra-weight", "unknown-name", "missing", "nan", "inf",
+    ],
+)  # fmt: skip
+def test_npy_headers_are_checked_before_anything_is_allocated(
+    fitted, tmp_path, spy, member, data, message
+):
+    from skmlp import _network
+
+    fitted.save(tmp_path / "clf.skmlp")
+    contents = members(tmp_path / "clf.skmlp")
+    contents["network.npz"] = with_member(contents["network.npz"], member, data)
+    built = spy(_network, "build_mlp")
+    refused(write(tmp_path / "bad.skmlp", contents), message)
+    assert built == []
+
+
+def test_inconsistent_attributes_are_refused_naming_the_entry(fitted, tmp_path):
+    fitted.save(tmp_path / "clf.skmlp")
+    for name, edit, message in [
+        ("classes", lambda m: m["arrays"]["classes_"]["values"].__setitem__(1, "eight"), "distinct"),
+        ("names", lambda m: m["arrays"].__setitem__("feature_names_in_", {"dtype": "<U2", "values": ["a", "b"]}), "feature_names_in_ does not match"),
+        ("multilabel", lambda m: m["targets"].__setitem__("form", "multilabel"), "output|classes_"),
+    ]:  # fmt: skip
+        bad = edited(tmp_path / "clf.skmlp", tmp_path / f"{name}.skmlp", edit)
+        refused(bad, message)
+
+
+def test_a_network_npz_bomb_is_refused_before_it_is_inflated(fitted, tmp_path):
+    fitted.save(tmp_path / "clf.skmlp")
+    contents = members(tmp_path / "clf.skmlp")
+    # 32 MiB of zeros, 32 KB in the file: far more than (64, 8, 10) weights and
+    # their optimizer's state can take (the bound comes from the spec).
+    bomb = write(tmp_path / "bomb.skmlp", {**contents, "network.npz": bytes(32 << 20)})
+    assert bomb.stat().st_size < 1 << 20
+    refused(bomb, "network.npz declares 33554432 bytes, more than the network it describes takes", peak=4 << 20)  # fmt: skip
+
+
+def test_a_format_1_network_is_bounded_before_it_is_opened(saved, tmp_path, spy):
+    import keras
+
+    loads = spy(keras.saving, "load_model")
+    contents = members(saved)
+    inner = members(io.BytesIO(contents["model.keras"]))
+    inner["model.weights.h5"] = bytes(32 << 20)
+    for compression, message in [
+        # Its members inflate past what the network's layers take...
+        (zipfile.ZIP_DEFLATED, "model.keras would inflate to 33"),
+        # ...or model.keras itself does.
+        (zipfile.ZIP_STORED, "model.keras declares 33"),
+    ]:
+        buffer = io.BytesIO()
+        write(buffer, inner, compression)
+        bomb = write(
+            tmp_path / "bomb.skmlp", {**contents, "model.keras": buffer.getvalue()}
+        )
+        assert bomb.stat().st_size < 1 << 20
+        refused(bomb, message, peak=4 << 20)
+    assert loads == []
+
+
+def test_a_format_1_network_damaged_inside_is_refused(saved, fitted, tmp_path, spy):
+    import keras
+
+    contents = members(saved)
+    network = contents["model.keras"]
+    kernel = fitted.model_.weights[0].numpy().tobytes()
+    at = network.find(kernel[:64])
+    assert at > 0
+    # One bit of a weight (model.keras stores its members): its CRC no longer
+    # matches, which is checked before Keras, which reads by seeking, sees it.
+    damaged = bytearray(network)
+    damaged[at + 10] ^= 4
+    bad = write(tmp_path / "bit.skmlp", {**contents, "model.keras": bytes(damaged)})
+    loads = spy(keras.saving, "load_model")
+    refused(bad, "model.keras's model.weights.h5 is damaged")
+    assert loads == []
+    # Not HDF5 at all, its CRC valid: what h5py raises is named the same way.
+    inner = members(io.BytesIO(network))
+    inner["model.weights.h5"] = b"not hdf5" * 100
+    buffer = io.BytesIO()
+    write(buffer, inner, zipfile.ZIP_STORED)
+    bad = write(tmp_path / "h5.skmlp", {**contents, "model.keras": buffer.getvalue()})
+    refused(bad, "model.keras cannot be read")
+
+
+def test_the_same_estimator_saves_to_the_same_bytes(fitted, tmp_path, monkeypatch):
+    import pickle
+    import time
+
+    fitted.save(tmp_path / "a.skmlp")
+    # Later (zip dates have a 2-second step): the bytes do not change.
+    later = time.localtime(time.time() + 86_400)
+    monkeypatch.setattr(time, "localtime", lambda *args: later)
+    fitted.save(tmp_path / "b.skmlp")
+    skmlp.load(tmp_path / "a.skmlp").save(tmp_path / "c.skmlp")
+    pickle.loads(pickle.dumps(fitted)).save(tmp_path / "d.skmlp")
+    first = (tmp_path / "a.skmlp").read_bytes()
+    for name in "bcd":
+        assert (tmp_path / f"{name}.skmlp").read_bytes() == first, name
