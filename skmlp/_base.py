@@ -621,7 +621,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         # Epochs of this call, as scikit-learn's MLPClassifier counts them
         # (history_ keeps growing across warm starts and partial_fit).
         self.n_iter_ = len(history.get("loss", []))
-        warn_if_stuck_at_chance(self, job.X)
+        warn_if_stuck_at_chance(self, job)
         return self
 
     def _engine_unsupported(self) -> str | None:

@@ -2,7 +2,8 @@
 
 Checked before a fit (names of parameters, the shapes the labs' data
 arrives in, text columns) and after it (a classifier stuck at chance on
-unscaled inputs).
+unscaled inputs, a loss that rose a hundredfold, one class predicted for
+every row).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from ._constraints import did_you_mean
+from ._data import dense
 from ._targets import is_multilabel, is_one_hot
 from ._validation import InvalidParameterError
 
@@ -83,33 +85,136 @@ def non_numeric_columns(X) -> list:
     ]
 
 
-def warn_if_stuck_at_chance(estimator, X) -> None:
-    """Warn when a classifier ended at chance on inputs far outside [0, 1]."""
-    accuracy = estimator.history_.get("accuracy")
+# A fit's final loss over this many times its first epoch's has diverged,
+# finite or not (a non-finite loss stops training: _engine.DivergenceError).
+_LOSS_RISE = 100
+
+
+def warn_if_stuck_at_chance(estimator, job) -> None:
+    """Warn, once, when a fit (``_base._FitJob`` ``job``) ended where it should not.
+
+    Three symptoms, each of a step too large for the inputs: a classifier's
+    training accuracy at chance on inputs far outside [0, 1] (such as 0-255
+    pixels), a final loss over 100 times the first epoch's, a classifier
+    whose ``y`` has several classes predicting one for every training row.
+    One warning says which were seen and names the fix: scaling the inputs
+    where they look unscaled, else a lower learning rate.
+    """
+    X = job.X
+    if X is None or not X.shape[0]:
+        return
+    history = estimator.history_
+    symptoms = []
+    losses = history.get("loss", [])[-estimator.n_iter_ :] if estimator.n_iter_ else []
+    if (
+        len(losses) >= 2
+        and not estimator.early_stopping  # it keeps the best epoch, not the last
+        and 0 < losses[0] * _LOSS_RISE < losses[-1] < np.inf
+    ):
+        symptoms.append(
+            f"the loss rose from {losses[0]:.4g} in the first epoch to "
+            f"{losses[-1]:.4g} in the last"
+        )
+    rows, targets = _training_rows(job)
+    only = _only_class(estimator, rows, targets)
+    if only is not None:
+        symptoms.append(
+            f"it predicts the class {only!r} for every one of the {rows.shape[0]} "
+            f"training rows"
+        )
+    accuracy = history.get("accuracy")
     classes = getattr(estimator, "classes_", None)
-    if not accuracy or classes is None or X is None:
+    at_chance = bool(accuracy) and classes is not None
+    at_chance = at_chance and accuracy[-1] <= 1.5 / len(classes)
+    if not (symptoms or at_chance):
         return
-    if accuracy[-1] > 1.5 / len(classes):
-        return
+    largest = _unscaled(X)
+    scale = (
+        "Scale them (skmlp.datasets.to_features, IDXLoader(scale=True) or "
+        "sklearn's StandardScaler) or lower the learning rate."
+    )
+    if at_chance and largest is not None:
+        also = "".join(f", {symptom}," for symptom in symptoms)
+        warnings.warn(
+            f"training accuracy stayed at chance level ({accuracy[-1]:.3f}){also} "
+            f"and the inputs reach {largest:g}: unscaled inputs (such as 0-255 "
+            f"pixels) saturate the network. {scale} Where raw pixels are the "
+            f"point (the labs' C and E groups), silence this with "
+            f"warnings.filterwarnings('ignore', 'training accuracy stayed at "
+            f"chance').",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif symptoms:
+        rate = getattr(estimator, "learning_rate", None)
+        fix = (
+            f"The inputs reach {largest:g}: unscaled inputs saturate the network. "
+            f"{scale}"
+            if largest is not None
+            else f"Lower the learning rate (learning_rate="
+            f"{'the optimizer default' if rate is None else repr(rate)}; try a "
+            f"tenth), or scale the inputs (sklearn's StandardScaler)."
+        )
+        warnings.warn(
+            f"training went wrong: {' and '.join(symptoms)}. {fix}",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _unscaled(X) -> float | None:
+    """The largest input where inputs look unscaled (non-negative, over 10)."""
     # Raw counts such as 0-255 pixels: non-negative and large. (Standardised
     # inputs may reach 40 in a rare column, but they are centred.) A sample of
     # rows first: unscaled inputs show in any of them.
     sample = X[:: max(1, X.shape[0] // 1000)]
-    largest = float(np.max(sample))
+    largest = float(sample.max())
     if largest <= 10:
-        largest = float(np.max(X))
-    if largest > 10 and float(np.min(X)) >= 0:
-        warnings.warn(
-            f"training accuracy stayed at chance level ({accuracy[-1]:.3f}) and the "
-            f"inputs reach {largest:g}: unscaled inputs (such as 0-255 pixels) "
-            f"saturate the network. Scale them (skmlp.datasets.to_features, "
-            f"IDXLoader(scale=True) or sklearn's StandardScaler) or lower the "
-            f"learning rate. Where raw pixels are the point (the labs' C and E "
-            f"groups), silence this with warnings.filterwarnings('ignore', "
-            f"'training accuracy stayed at chance').",
-            UserWarning,
-            stacklevel=4,
-        )
+        largest = float(X.max())
+    return largest if largest > 10 and float(X.min()) >= 0 else None
+
+
+def _training_rows(job) -> tuple:
+    """The rows a fit trained on and their targets as encoded (or None)."""
+    if job.engine is not None:
+        X, y, _ = job.engine["data"]
+        return X, y
+    if job.keras is not None:  # Keras' model.fit: X, y, ... (validation rows last)
+        return job.keras[0][: job.n_train], job.keras[1][: job.n_train]
+    return job.X, None
+
+
+def _only_class(estimator, X, y):
+    """The one class a classifier predicts for every row of X, where y has
+    several (a partial_fit batch may hold one), or None."""
+    targets = getattr(estimator, "_targets", None)
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or len(classes) < 2 or targets.form == "multilabel":
+        return None
+    if y is None or not X.shape[0]:
+        return None
+    y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
+    labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.ravel()
+    if len(np.unique(labels)) < 2:
+        return None
+    # A sample of rows first: a network that tells classes apart shows it there.
+    step = max(1, X.shape[0] // 1000)
+    found = _predicted(estimator, X[::step])
+    if len(found) == 1 and step > 1:
+        found = _predicted(estimator, X)
+    if len(found) != 1:
+        return None
+    label = classes[found[0]]
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _predicted(estimator, X) -> np.ndarray:
+    """The distinct classes (indices) the network predicts for X's rows."""
+    found = set()
+    for start in range(0, X.shape[0], 8192):
+        out = estimator._predictor(dense(X[start : start + 8192]))
+        found.update(np.unique(estimator._targets.probabilities(out).argmax(axis=1)))
+    return np.array(sorted(found))
 
 
 def no_early_stopping_in_partial_fit(estimator) -> None:
