@@ -266,12 +266,12 @@ def test_early_stopping_validates_on_a_stratified_sample_of_sorted_data(digits):
 
 
 def test_validation_strategy_stratified_holds_out_every_class(digits, spy):
-    from skmlp import _data
+    from skmlp import _base
 
     X, y = digits
     order = np.argsort(y, kind="stable")  # sorted by class, as lab data can be
     X, y = X[order], y[order]
-    orders = spy(_data, "random_rows_last")
+    orders = spy(_base, "random_rows_last")  # _base calls it by that name
     last = MLPKerasClassifier(epochs=1, validation_split=0.2, **FAST).fit(X, y)
     assert orders == []  # Keras' rule: the last rows (here only 8s and 9s)
     drawn = MLPKerasClassifier(
