@@ -39,17 +39,18 @@ def test_a_loss_that_rose_a_hundredfold_warns_naming_the_fix(digits):
 
 def test_one_class_for_every_row_warns_once_with_the_loss(digits):
     X, y = digits
-    # Dead ReLUs: the loss barely moves, every row gets one class.
-    clf = MLPKerasClassifier((16,), activation="relu", learning_rate=2.0, **SGD)
+    # Dead ReLUs: the loss falls from where the first steps threw it, and every
+    # row gets one class.
+    clf = MLPKerasClassifier((16,), activation="relu", learning_rate=10.0, **SGD)
     [message] = training_warnings(clf.fit, X[:500], y[:500])
     assert re.match(
         r"training went wrong: it predicts the class \d for every one of the 500 "
-        r"training rows\. Lower the learning rate \(learning_rate=2\.0",
+        r"training rows\. Lower the learning rate \(learning_rate=10\.0",
         message,
     ), message
     assert len(set(clf.predict(X[:500]))) == 1
     # Both at once (a linear network blowing up): one warning names both.
-    clf = MLPKerasClassifier((16,), activation="linear", learning_rate=1.0, **SGD)
+    clf = MLPKerasClassifier((16,), activation="linear", learning_rate=2.0, **SGD)
     [message] = training_warnings(clf.fit, X[:500], y[:500])
     assert re.match(
         r"training went wrong: the loss rose from .* and it predicts the class \d "

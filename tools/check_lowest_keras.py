@@ -4,8 +4,10 @@
 and older Keras releases let a ``.keras`` config import any module. The test
 suite runs on the Keras installed (the newest); this script installs the
 declared lowest release (or ``--keras VERSION``) into a temporary folder
-ahead of it on ``sys.path`` and runs ``tests/test_load_safety.py`` there.
-It downloads from the package index, so it is not part of ``pytest``.
+ahead of it on ``sys.path`` and runs the load-safety tests there
+(``LOAD_TESTS``: the tampered and damaged files, format 1's ``.keras``
+networks among them, and the fuzz of damaged files). It downloads from the
+package index, so it is not part of ``pytest``.
 
     python tools/check_lowest_keras.py               # the declared lower bound
     python tools/check_lowest_keras.py --keras 3.8.0 # an unsafe Keras: skmlp's own checks hold
@@ -24,6 +26,9 @@ from pathlib import Path
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests of skmlp.load; the format-1 cases (a .keras network, which Keras
+# itself reads) are in both.
+LOAD_TESTS = ("tests/test_load_safety.py", "tests/test_load_fuzz.py")
 
 
 def declared_lowest() -> str:
@@ -54,7 +59,7 @@ def main() -> int:
             raise SystemExit(f"expected Keras {args.keras}, imported {version}")
         return subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-             str(ROOT / "tests" / "test_load_safety.py")],
+             *(str(ROOT / test) for test in LOAD_TESTS)],
             env=env, cwd=ROOT, check=False,
         ).returncode  # fmt: skip
 
