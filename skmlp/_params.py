@@ -515,11 +515,14 @@ PARAMETERS = (
         "jit_compile",
         (Options("auto"), Boolean()),
         """bool or "auto", default="auto"
-        XLA compilation, as Keras' ``compile(jit_compile=...)``, for
-        ``engine="keras"`` only.""",
-        '`compile(jit_compile=...)` (`engine="keras"`)',
+        XLA compilation. True: on TensorFlow, skmlp's engine compiles each
+        epoch with XLA for static shapes (rows padded to whole batches),
+        faster per epoch on large data but several seconds to compile per
+        network structure; "auto" and False: TensorFlow's graph. With
+        ``engine="keras"``, Keras' ``compile(jit_compile=...)``.""",
+        '`compile(jit_compile=...)`; `True`: the TensorFlow engine\'s epoch by XLA',
         continued=Continued.ENGINE,
-        compiled=Compiled.OUTSIDE,
+        compiled=Compiled.STRUCTURE,
     ),
     Parameter(
         "dtype",

@@ -62,6 +62,7 @@ class Program:
     batch_size: int
     dtype: str = "float32"  # of the weights, data and computation
     optimizer_rule: Rule | None = None  # skmlp's update (None: Keras')
+    xla: bool = False  # TensorFlow: the epoch compiled by XLA (uses_xla)
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -85,6 +86,7 @@ class Program:
             self.batch_size,
             self.dtype,
             repr(self.optimizer_rule),
+            self.xla,
         ]
         object.__setattr__(self, "key", json.dumps(parts, sort_keys=True, default=repr))
 
@@ -116,6 +118,7 @@ class Program:
             optimizer_rule=rule,
             batch_size=batch_size,
             dtype=spec.dtype,
+            xla=uses_xla(spec.jit_compile),
         )
         return program, values
 
@@ -275,6 +278,19 @@ class Program:
     @property
     def has_accuracy(self) -> bool:
         return self.target != "regression"
+
+
+def uses_xla(jit_compile) -> bool:
+    """Whether the engine's TensorFlow epoch is compiled by XLA: a fixed rule.
+
+    Only for ``jit_compile=True``. Measured on a 2-core CPU (this session's
+    notes in docs/performance.md): XLA's static-shape epoch trains MNIST's
+    784-128-128-10 network about 1.9x faster per epoch, but compiling it
+    costs 4-8 s per structure and size bucket, and a small data set's repeat
+    fit (digits) was 3x slower; so "auto" keeps the graph epoch. The JAX
+    engine is XLA's already, and torch has none.
+    """
+    return keras.backend.backend() == "tensorflow" and jit_compile is True
 
 
 def _affine(h, kernel, bias):
