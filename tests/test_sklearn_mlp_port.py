@@ -141,11 +141,11 @@ def test_early_stopping_stratified(spy):
     # random split. What both promise: on class-sorted data, the held-out rows
     # hold every class in proportion (Keras' rule would hold out the last
     # rows, all of one class).
-    from skmlp import _data
+    from skmlp import _base
 
     X = np.arange(40, dtype=float).reshape(20, 2) / 40
     y = np.array([0] * 10 + [1] * 10)
-    orders = spy(_data, "random_rows_last")
+    orders = spy(_base, "random_rows_last")  # _base calls it by that name
     MLPKerasClassifier((4,), early_stopping=True, epochs=2, random_state=0).fit(X, y)
     ((_, y_ordered, _),) = orders
     assert sorted(y_ordered[-2:].ravel()) == [0, 1]  # the 10% held out
