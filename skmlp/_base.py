@@ -292,19 +292,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             validation=validation,
         )
 
-    def _fit(
-        self,
-        X,
-        y,
-        sample_weight,
-        *,
-        epochs,
-        reset,
-        classes=None,
-        warm_start=False,
-        validation=None,
-    ):
-        """Train, as scikit-learn's fit task (see ``_sklearn_callbacks``)."""
+    def _fit(self, X, y, sample_weight, **how):
+        """Train, as scikit-learn's fit task (see ``_sklearn_callbacks``).
+
+        ``how``: ``_begin_fit``'s keyword arguments (``epochs``, ``reset``...).
+        """
 
         def fitted() -> dict:  # what predicts with the model's current weights
             return {"_predictor": make_predictor(self._spec, self.model_)}
@@ -312,19 +304,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return run_fit(
             self,
             lambda epoch_callback: self._fit_or_restore(
-                X,
-                y,
-                sample_weight,
-                epochs=epochs,
-                reset=reset,
-                classes=classes,
-                warm_start=warm_start,
-                validation=validation,
-                epoch_callback=epoch_callback,
+                X, y, sample_weight, epoch_callback=epoch_callback, **how
             ),
             X,
             y,
-            epochs,
+            how["epochs"],
             fitted,
         )
 

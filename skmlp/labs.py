@@ -266,6 +266,7 @@ def run_experiment(
     with warnings.catch_warnings():
         if experiment.data.endswith("-raw"):  # raw pixels are the lab's point
             warnings.filterwarnings("ignore", "training accuracy stayed at chance")
+            warnings.filterwarnings("ignore", "training went wrong")
         return _run_seeds(experiment, mnist, seeds, quick, overrides)
 
 
