@@ -64,7 +64,7 @@ class VotingClassifier(_sk.VotingClassifier):
         are trained together first; the others as usual.
         """
         store = self._batched_fits(X, y, fit_params)
-        if store is None:
+        if store is None or not store.fits:  # nothing batched: n_jobs as given
             return super().fit(X, y, **fit_params)
         with _batch.serving(store, self):
             return super().fit(X, y, **fit_params)

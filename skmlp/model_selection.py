@@ -104,7 +104,7 @@ class _BatchedSearch:
         self._candidates = self._candidate_list()
         try:
             store, seconds = self._batched_fits(X, y, params)
-            if store is None:
+            if store is None or not store.fits:  # nothing batched: n_jobs as given
                 return super().fit(X, y, **params)
             with _batch.serving(store, self):
                 super().fit(X, y, **params)
@@ -314,6 +314,8 @@ def cross_validate(
         members, n_jobs=n_jobs, max_batch=max_batch, verbose=verbose
     )
     arguments["cv"] = splits  # the very splits the members were trained on
+    if not store.fits:  # nothing batched: scikit-learn's loop, n_jobs as given
+        return _sk.cross_validate(estimator, X, y, n_jobs=n_jobs, **arguments)
     with _batch.serving(store):
         results = _sk.cross_validate(estimator, X, y, n_jobs=None, **arguments)
     results["fit_time"] = results["fit_time"] + np.array(

@@ -74,3 +74,26 @@ def test_grid_search_on_a_dask_local_cluster(digits, local_search):
         atol=0.02,
     )
     assert search.best_params_ == local_search.best_params_
+
+
+@pytest.mark.backends
+@pytest.mark.only_backend("jax")
+def test_a_search_with_nothing_to_batch_keeps_its_n_jobs(digits, monkeypatch, spy):
+    # Networks too large to batch on a CPU: skmlp's search is scikit-learn's,
+    # n_jobs included (it ran every fit in the parent process).
+    from skmlp import _batch
+    from skmlp.model_selection import GridSearchCV as SkmlpSearch
+
+    X, y = digits
+    monkeypatch.setattr(_batch, "CPU_BATCH_MAX_WORK", 0)  # nothing pays to batch
+    served = spy(_batch, "serving")
+    search = SkmlpSearch(
+        MLPKerasClassifier((8,), epochs=1, random_state=0),
+        {"learning_rate": [0.01, 0.02]},
+        cv=2,
+        n_jobs=2,
+    )
+    with joblib.parallel_config(backend="threading"):  # no process start-up
+        search.fit(X, y)
+    assert served == [] and search.n_jobs == 2
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
