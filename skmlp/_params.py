@@ -257,7 +257,10 @@ PARAMETERS = (
         its activation.""",
         "`Dense -> BatchNormalization -> Activation`",
         Flag(
-            "--batch-norm", "batch normalisation before each activation", kind="switch"
+            "--batch-norm",
+            "batch normalisation before each activation",
+            kind="switch",
+            several=False,  # a switch: grid cannot take several values of it
         ),
         continued=Continued.REFUSED,
         compiled=Compiled.STRUCTURE,
@@ -520,7 +523,7 @@ PARAMETERS = (
         faster per epoch on large data but several seconds to compile per
         network structure; "auto" and False: TensorFlow's graph. With
         ``engine="keras"``, Keras' ``compile(jit_compile=...)``.""",
-        '`compile(jit_compile=...)`; `True`: the TensorFlow engine\'s epoch by XLA',
+        "`compile(jit_compile=...)`; `True`: the TensorFlow engine's epoch by XLA",
         continued=Continued.ENGINE,
         compiled=Compiled.STRUCTURE,
     ),

@@ -158,24 +158,7 @@ def test_skmlp_train_builds_the_estimator_its_flags_say(name, commands):
         assert params[other] == _command_default(other), other
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=SystemExit,
-                reason="the table says grid takes several --batch-norm values "
-                "(Flag.several defaults to True), but cli.py adds every switch "
-                "as a store_true option (bug reported)",
-            ),
-        )
-        if name == "batch_normalization"
-        else name
-        for name in _params.FLAGS
-    ],
-)
+@pytest.mark.parametrize("name", list(_params.FLAGS))
 def test_skmlp_grid_searches_the_flags_that_take_several_values(name, commands):
     flag = _params.FLAGS[name]
     several = {n for n, f in _params.FLAGS.items() if f.several}
