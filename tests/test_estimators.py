@@ -258,8 +258,12 @@ def test_building_a_network_compiles_nothing_per_shape(caplog):
     est = MLPKerasClassifier(
         (23, 17), kernel_initializer="he_normal", bias_initializer="random_uniform"
     )
+    from skmlp._network import build_mlp
+    from skmlp._targets import ClassTargets
+
+    spec = est._make_spec(ClassTargets.fit(np.arange(7), loss=None), 13, "float32", 9)
     with jax.log_compiles(True), caplog.at_level(logging.DEBUG, logger="jax"):
-        est._build_network(13, 7, "softmax", seed=0)
+        build_mlp(spec, seed=0)
     compiled = [r.getMessage() for r in caplog.records]
     compiled = [m for m in compiled if m.startswith("Compiling")]
     assert not [m for m in compiled if "float32[" in m], compiled
