@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 from skmlp import MLPKerasClassifier, MLPKerasRegressor
-from skmlp._engine._predict import ACTIVATIONS
+from skmlp._engine._predict import ACTIVATIONS, make_predictor
 from skmlp._params import ACTIVATIONS as ACCEPTED
-from skmlp._state import network_arrays
 from skmlp._targets import ClassTargets, RegressionTargets
 
 from .conftest import ROOT
@@ -61,17 +60,12 @@ def _random_network(activation: str, output: int, batch_norm: bool, dtype: str):
             for v, w in zip(model.weights, model.get_weights(), strict=True)
         ]
     )  # fmt: skip
-    attributes = {"n_features_in_": 6, "n_outputs_": targets.output_units}
+    # Fitted as a fit leaves it, without building the network a second time.
+    estimator.n_features_in_, estimator.n_outputs_ = 6, targets.output_units
     if cls is MLPKerasClassifier:
-        attributes["classes_"] = targets.classes
-    estimator._set_fitted_state(
-        {
-            "attributes": attributes,
-            "spec": spec.to_dict(),
-            "targets": targets.to_dict(),
-            "network": network_arrays(model),
-        }
-    )
+        estimator.classes_ = targets.classes
+    estimator._spec, estimator._targets, estimator.model_ = spec, targets, model
+    estimator._predictor = make_predictor(spec, model)
     return estimator
 
 
