@@ -37,6 +37,8 @@ def _final_step(estimator):
         pre = estimator[:-1] if len(estimator.steps) > 1 else None
     else:
         final, pre = estimator, None
+    if pre is not None and not hasattr(pre, "fit_transform"):
+        return None, None  # imbalanced-learn's samplers: fitted in the pipeline
     return (final, pre) if isinstance(final, _BaseMLP) else (None, None)
 
 
