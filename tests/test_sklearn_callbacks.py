@@ -47,7 +47,6 @@ def test_scoring_monitor_scores_every_epoch_with_the_network_of_that_epoch(digit
     assert not hasattr(clf, "_callback_fit_ctx")  # torn down
 
 
-@pytest.mark.backends  # on JAX such a search would otherwise train batched
 def test_callbacks_propagate_from_a_search_to_each_epoch(digits):
     X, y = digits
     X = X / 16
