@@ -10,15 +10,21 @@ one draws on the matplotlib ``ax`` (or axes) it is given, or a new figure.
 
 from __future__ import annotations
 
+import copy
+import io
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._keras import keras
+
 __all__ = [
     "HistoryDisplay",
     "plot_history",
+    "LiveHistory",
     "DigitsDisplay",
     "plot_digits",
     "plot_confusion_matrix",
@@ -36,6 +42,16 @@ def _pyplot():
             "skmlp.plotting needs matplotlib: pip install matplotlib"
         ) from None
     return plt
+
+
+def _matplotlib():
+    try:
+        import matplotlib.figure
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "skmlp.plotting needs matplotlib: pip install matplotlib"
+        ) from None
+    return matplotlib
 
 
 def _estimator_of(source: Any):
@@ -93,6 +109,21 @@ def _validation_epochs(n_epochs: int, n_values: int, every) -> np.ndarray:
     return epochs
 
 
+def _chosen_metrics(history: Mapping, metrics: Sequence[str] | None) -> list[str]:
+    """The metrics to draw: those asked for, or 'accuracy' (if recorded) and 'loss'."""
+    if metrics is None:
+        return [m for m in ("accuracy", "loss") if m in history]
+    missing = [m for m in metrics if m not in history]
+    if missing:
+        raise ValueError(f"history has no {missing[0]!r}; it has {sorted(history)}")
+    return list(metrics)
+
+
+def _history_size(n_metrics: int) -> tuple[float, float]:
+    """The size of a new history figure (inches): 5 wide per metric."""
+    return (5 * n_metrics, 3.6)
+
+
 class HistoryDisplay(_Display):
     """Training vs. validation curves per epoch, one panel per metric.
 
@@ -141,17 +172,12 @@ class HistoryDisplay(_Display):
     def plot(self, metrics=None, *, ax=None) -> HistoryDisplay:
         """Draw the curves (on ``ax``, one Axes per metric, or a new figure)."""
         history = self.history
-        if metrics is None:
-            metrics = [m for m in ("accuracy", "loss") if m in history]
-        missing = [m for m in metrics if m not in history]
-        if missing:
-            raise ValueError(f"history has no {missing[0]!r}; it has {sorted(history)}")
-        plt = _pyplot()
+        metrics = _chosen_metrics(history, metrics)
         from matplotlib.ticker import MaxNLocator
 
         if ax is None:
-            fig, axes = plt.subplots(
-                1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False
+            fig, axes = _pyplot().subplots(
+                1, len(metrics), figsize=_history_size(len(metrics)), squeeze=False
             )
             axes = list(axes[0])
         else:
@@ -188,6 +214,179 @@ def plot_history(estimator_or_history, metrics=None, ax=None) -> HistoryDisplay:
         With ``figure_`` and ``axes_`` (it unpacks as ``figure, axes``).
     """
     return HistoryDisplay.from_estimator(estimator_or_history, metrics, ax=ax)
+
+
+def _jupyter_shell():
+    """The IPython shell of a running Jupyter kernel, or None.
+
+    None in a script, a terminal (IPython's too: it cannot show pictures in
+    place) and a search's worker processes. IPython is not imported here: a
+    kernel has always imported it already.
+    """
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _png(figure) -> bytes:
+    """``figure`` rendered as PNG (with whatever canvas it has: no pyplot)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class LiveHistory(keras.callbacks.Callback):
+    """A training curve that draws itself in a notebook while a fit runs.
+
+    A Keras callback: pass it in an estimator's ``callbacks``. In a Jupyter
+    notebook it shows the fit's :class:`HistoryDisplay` below the running
+    cell and redraws it in place after every ``every``-th epoch, ending with
+    the whole fit as ``HistoryDisplay.from_estimator`` draws it afterwards.
+    Elsewhere (a script, a terminal, a search's worker processes) it draws
+    nothing while training, and ``display_`` draws the finished curve when
+    first read. Fits without it are not touched.
+
+    Parameters
+    ----------
+    metrics : list of str, default=None
+        Which curves, as in :meth:`HistoryDisplay.plot`: by default
+        'accuracy' (when recorded) and 'loss'.
+    every : int, default=1
+        Redraw after every ``every``-th epoch (and after the last one). A
+        redraw takes tens of milliseconds: raise it when epochs are shorter.
+
+    Attributes
+    ----------
+    history_ : dict of list of float
+        The last fit's values per epoch, filled in as it trains (that fit
+        only: with ``warm_start`` or ``partial_fit`` the estimator's
+        ``history_`` holds every call's epochs).
+    display_ : HistoryDisplay
+        The last fit's curves, with ``figure_`` and ``axes_``.
+
+    Notes
+    -----
+    Each fit trains with a copy of its callbacks, so that the estimator stays
+    clonable and picklable. The copies report to the object you made,
+    copies of an estimator made by ``clone`` (as a search makes) included,
+    as long as they train in this process: in a notebook the fits of one
+    cell share one picture, which shows the fit in progress. A pickled copy
+    keeps the parameters only (its pictures stay behind).
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from skmlp import MLPKerasClassifier
+    >>> from skmlp.plotting import LiveHistory
+    >>> live = LiveHistory(every=5)
+    >>> clf = MLPKerasClassifier((32,), epochs=20, callbacks=[live])
+    >>> clone(clf).callbacks
+    [LiveHistory(every=5)]
+
+    After ``clf.fit(X, y)`` in a notebook the curve has drawn itself below
+    the cell; ``live.display_.figure_`` is the picture.
+    """
+
+    def __init__(self, metrics: Sequence[str] | None = None, every: int = 1):
+        super().__init__()
+        self.metrics = metrics
+        self.every = every
+        self._root: LiveHistory | None = None  # the object the user made
+        self._output = None  # in the root: (notebook cell, display handle)
+        self._display: HistoryDisplay | None = None
+
+    # What a fit's copy records; never copied or pickled.
+    _RUNTIME = (
+        "_model", "params", "_root", "_output", "_display", "history_",
+        "_val_epochs", "_epochs", "_drawn", "_figure", "_shell",
+    )  # fmt: skip
+
+    def __repr__(self) -> str:
+        given = [f"metrics={self.metrics!r}"] if self.metrics is not None else []
+        given += [f"every={self.every!r}"] if self.every != 1 else []
+        return f"{type(self).__name__}({', '.join(given)})"
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._RUNTIME}
+
+    def __setstate__(self, state: dict) -> None:
+        LiveHistory.__init__(self)
+        self.__dict__.update(state)
+
+    def __deepcopy__(self, memo) -> LiveHistory:
+        new = type(self).__new__(type(self))
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        new._root = self._root if self._root is not None else self
+        return new
+
+    @property
+    def display_(self) -> HistoryDisplay:
+        """The last fit's curves (drawn now if no notebook drew them)."""
+        if "history_" not in self.__dict__:
+            raise AttributeError(
+                "this LiveHistory has not watched a fit yet: pass it in an "
+                "estimator's callbacks and fit"
+            )
+        if self._display is None:
+            self._display = HistoryDisplay(
+                self._snapshot(), list(self._val_epochs)
+            ).plot(self.metrics)
+        return self._display
+
+    def _snapshot(self) -> dict[str, list[float]]:
+        return {key: list(values) for key, values in self.history_.items()}
+
+    def on_train_begin(self, logs=None) -> None:
+        root = self._root if self._root is not None else self
+        self.history_, self._val_epochs = {}, []
+        root.history_, root._val_epochs, root._display = (
+            self.history_, self._val_epochs, None
+        )  # fmt: skip
+        self._epochs = self._drawn = 0
+        self._figure = None
+        self._shell = _jupyter_shell()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self._epochs += 1
+        for key, value in (logs or {}).items():
+            self.history_.setdefault(key, []).append(float(value))
+            if key.startswith("val_") and self._val_epochs[-1:] != [self._epochs]:
+                self._val_epochs.append(self._epochs)
+        if self._shell is not None and self._epochs % max(1, self.every) == 0:
+            self._draw()
+
+    def on_train_end(self, logs=None) -> None:
+        if self._shell is not None and self._drawn < self._epochs:
+            self._draw()  # the last epochs, when ``every`` skipped them
+        self._shell = None
+
+    def _draw(self) -> None:
+        """Draw the epochs so far and show them in the cell's output."""
+        from IPython.display import Image, display
+
+        root = self._root if self._root is not None else self
+        shown = HistoryDisplay(self._snapshot(), list(self._val_epochs))
+        metrics = _chosen_metrics(shown.history, self.metrics)
+        if self._figure is None:
+            # Not pyplot's: the notebook shows it through the handle only
+            # (pyplot would show it again at the cell's end), and nothing is
+            # left open once the fit is done.
+            self._figure = _matplotlib().figure.Figure()
+        figure = self._figure
+        figure.clear()
+        figure.set_size_inches(_history_size(len(metrics)))
+        axes = list(figure.subplots(1, len(metrics), squeeze=False)[0])
+        shown.plot(metrics, ax=axes)
+        image = Image(data=_png(figure), format="png")
+        cell = getattr(self._shell, "execution_count", None)
+        if root._output is not None and root._output[0] == cell:
+            root._output[1].update(image)
+        else:
+            root._output = (cell, display(image, display_id=True))
+        root._display, self._drawn = shown, self._epochs
 
 
 class DigitsDisplay(_Display):
