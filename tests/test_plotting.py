@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from types import SimpleNamespace  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -196,3 +198,96 @@ def test_plot_search_results_ignores_failed_fits():
     assert ax.get_title() == "grid search (1 of 4 candidates failed)"
     display = plotting.SearchResultsDisplay.from_search(search, ["optimizer"])
     assert display.n_failed_ == 1 and display.axes_.get_xlabel() == "optimizer"
+
+
+class _Notebook:
+    """What LiveHistory sees of a Jupyter kernel: each picture it shows."""
+
+    def __init__(self, monkeypatch):
+        import IPython.display
+
+        self.shown = []  # ("display" or "update", PNG bytes)
+        shell = SimpleNamespace(execution_count=1, kernel=object())
+        monkeypatch.setattr(plotting, "_jupyter_shell", lambda: shell)
+        monkeypatch.setattr(IPython.display, "display", self.display)
+
+    def display(self, image, display_id=False):
+        assert display_id is True  # a handle, so that the next epochs update it
+        self.shown.append(("display", image.data))
+        return SimpleNamespace(
+            update=lambda new: self.shown.append(("update", new.data))
+        )
+
+
+@pytest.mark.parametrize(
+    "engine, every, routed, draws, validated",
+    [
+        # The engine's path (one per backend), redrawing every epoch.
+        pytest.param("auto", 1, {}, [1, 2, 3], [1, 2, 3], marks=pytest.mark.backends),
+        # Keras' model.fit (its callback loop is Keras' own on every backend),
+        # validating every 2nd epoch and redrawing every 2nd and after the last.
+        ("keras", 2, {"fit__validation_freq": 2}, [2, 3], [2]),
+    ],
+)
+def test_live_history_redraws_each_epoch_and_ends_as_from_estimator(
+    digits, monkeypatch, spy, engine, every, routed, draws, validated
+):
+    X, y = digits[0][:300], digits[1][:300]
+    notebook = _Notebook(monkeypatch)
+    drawn = spy(plotting.HistoryDisplay, "plot")  # each returns the display drawn
+    live = plotting.LiveHistory(every=every)
+    clf = MLPKerasClassifier(
+        (8,), epochs=3, validation_split=0.2, engine=engine, callbacks=[live],
+        random_state=0, **routed,
+    ).fit(X, y)  # fmt: skip
+    shown = ["display"] + ["update"] * (len(draws) - 1)  # one picture, updated
+    assert [kind for kind, _ in notebook.shown] == shown
+    # Each redraw drew the epochs done so far, with their values.
+    assert [len(display.history["loss"]) for display in drawn] == draws
+    for display, n in zip(drawn, draws, strict=True):
+        n_val = sum(epoch <= n for epoch in validated)
+        assert display.history == {
+            k: v[: n_val if k.startswith("val_") else n]
+            for k, v in clf.history_.items()
+        }
+    assert live.history_ == clf.history_
+    assert live.display_ is drawn[-1]  # the live figure, not drawn again
+    lines = live.display_.axes_[1].lines  # loss: train, validation
+    assert [line.get_xdata().tolist() for line in lines] == [[1, 2, 3], validated]
+    # The last picture is the static one, as from_estimator draws it.
+    static = plotting.HistoryDisplay.from_estimator(clf)
+    assert notebook.shown[-1][1] == plotting._png(static.figure_)
+    plt.close(static.figure_)
+
+
+def test_live_history_outside_a_notebook_clone_and_pickle(digits, spy):
+    import doctest
+    import pickle
+
+    from sklearn.base import clone
+
+    assert plotting._jupyter_shell() is None  # pytest is no Jupyter kernel
+    X, y = digits[0][:300], digits[1][:300]
+    live = plotting.LiveHistory(metrics=["loss"])
+    clf = MLPKerasClassifier((8,), epochs=2, callbacks=[live], random_state=0)
+    with pytest.raises(AttributeError, match="has not watched a fit"):
+        _ = live.display_
+    drawn = spy(plotting.HistoryDisplay, "plot")
+    # A clone's fit (as a search's) reports to the callback the user made.
+    fitted = clone(clf).fit(X, y)
+    assert drawn == [] and live.history_ == fitted.history_  # nothing drawn yet
+    assert fitted.callbacks[0] is not live and not hasattr(
+        fitted.callbacks[0], "history_"
+    )
+    static = plotting.HistoryDisplay.from_estimator(fitted, ["loss"])
+    assert plotting._png(live.display_.figure_) == plotting._png(static.figure_)
+    assert len(drawn) == 2 and live.display_ is drawn[1]  # drawn once, when read
+    # Pickling keeps the parameters only; the copy reports to nobody else.
+    again = pickle.loads(pickle.dumps(fitted)).callbacks[0]
+    assert repr(again) == "LiveHistory(metrics=['loss'])" and again._root is None
+    assert not hasattr(again, "history_") and again.model is None
+    again = pickle.loads(pickle.dumps(live))
+    assert not hasattr(again, "history_")
+    plt.close("all")
+    result = doctest.testmod(plotting, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
