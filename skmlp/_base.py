@@ -263,8 +263,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        from . import _batch
-
         validation = None
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
@@ -276,12 +274,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         elif sample_weight_val is not None:
             raise ValueError("sample_weight_val is given without X_val and y_val.")
         continuing = self.warm_start and hasattr(self, "model_")
-        if (
-            not continuing
-            and validation is None
-            and _batch.prefitted(self, X, y, sample_weight)
-        ):
-            return self  # trained already, with others, by a batched search
         return self._fit(
             X,
             y,

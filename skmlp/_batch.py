@@ -1,41 +1,31 @@
-"""Fits trained together, handed to scikit-learn's own fitting loops.
+"""Networks of one structure trained together: the work of one task.
 
-skmlp's searches, cross-validation and ensembles (``model_selection``,
-``ensemble``) first work out every fit scikit-learn is about to make (each
-candidate on each fold, each ensemble member), train the networks that share
-a structure together (``_engine._many``), and keep the fitted estimators in
-a store. Then scikit-learn's own class runs as usual inside ``serving``: its
-clone of the estimator, given the same parameters and data, takes the fitted
-state from the store instead of training (``prefitted``). Scores, results,
-refits and errors are therefore scikit-learn's own. A fit the store does not
-hold (another estimator, data that came out differently) trains as usual.
+A search's, cross-validation's or ensemble's plan (``_evaluation``) hands a
+worker a group of members, each an unfitted skmlp estimator with its
+training data. ``train_members`` prepares each exactly as its own ``fit``
+would (``_BaseMLP._begin_fit``), trains those that share a compiled program
+together (``_engine._many``), finishes each (``_end_fit``) and trains any
+member that cannot join a batch on its own. The constants below are the
+fixed rule for when batching pays (measured in ``benchmarks/batched.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import os
 import time
-import zlib
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import clone
 
 from ._engine import on_accelerator
 from ._keras import keras
 from ._network import network_dtype
 from ._params import PER_MEMBER
-
-_STORE: contextvars.ContextVar[Store | None] = contextvars.ContextVar(
-    "skmlp_prefitted", default=None
-)
+from ._validation import layer_sizes
 
 # Up to this much arithmetic per training step (multiply-adds per network:
 # batch size x the weights of the Dense layers), a CPU trains networks faster
@@ -50,113 +40,9 @@ CPU_BATCH_MAX_WORK = 20_000_000
 CPU_BATCH_MIN_MEMBERS = 4
 
 
-_CHUNK = 1 << 24  # bytes per CRC-32 (zlib releases the GIL over each)
-
-
-def fingerprint(data) -> Any:
-    """A checksum of an array's contents (CRC-32s of 16 MiB chunks).
-
-    Every batched fit checksums its data (a search: each fold's training
-    set), so large arrays are checksummed in chunks over a few threads.
-    """
-    if isinstance(data, np.ndarray) and data.dtype != object:
-        flat = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
-        chunks = [flat[i : i + _CHUNK] for i in range(0, flat.size, _CHUNK)]
-        if len(chunks) > 1:
-            with ThreadPoolExecutor(min(len(chunks), os.cpu_count() or 1, 8)) as pool:
-                sums = tuple(pool.map(zlib.crc32, chunks))
-        else:
-            sums = tuple(map(zlib.crc32, chunks))
-        return (data.shape, data.dtype.str, sums)
-    return joblib.hash(data)
-
-
-class Store:
-    """Fitted estimators (or errors) by ``Store.key``, and known fingerprints.
-
-    ``prints`` remembers the fingerprint of each array already checksummed
-    (by identity, holding the array so that its id is not reused): an
-    ensemble's members are fitted on the very arrays the batch trained on.
-    """
-
-    def __init__(self):
-        self.fits: dict[str, list] = defaultdict(list)
-        self.prints: dict[int, tuple[Any, Any]] = {}
-
-    def fingerprint(self, data, remember: bool) -> Any:
-        known = self.prints.get(id(data))
-        if known is not None and known[0] is data:
-            return known[1]
-        value = fingerprint(data)
-        if remember and data is not None:
-            self.prints[id(data)] = (data, value)
-        return value
-
-    def key(self, estimator, X, y, sample_weight, *, remember=False) -> str:
-        """What identifies one fit: the estimator's class and parameters, the data.
-
-        ``remember``: keep the arrays' fingerprints (the batch's own arrays;
-        not the copies scikit-learn makes per fit, which would stay alive).
-        """
-        return joblib.hash(
-            (
-                type(estimator).__qualname__,
-                estimator.get_params(deep=False),
-                *(self.fingerprint(a, remember) for a in (X, y, sample_weight)),
-            )
-        )
-
-
-def prefitted(estimator, X, y, sample_weight) -> bool:
-    """Give ``estimator`` the fitted state of the same fit trained in a batch.
-
-    Called at the start of ``fit``; False (and nothing done) outside
-    ``serving`` or when the store has no such fit. A batched member that
-    failed raises its error here, where its own fit would have raised it.
-    """
-    store = _STORE.get()
-    if store is None or not store.fits:
-        return False
-    try:
-        key = store.key(estimator, X, y, sample_weight)
-    except Exception:  # unhashable data: fit as usual
-        return False
-    entries = store.fits.get(key)
-    if not entries:
-        return False
-    entry = entries.pop(0)
-    if isinstance(entry, BaseException):
-        raise entry
-    params = set(estimator._get_param_names()) | {"_routed_params"}
-    estimator.__dict__.update(
-        {k: v for k, v in entry.__dict__.items() if k not in params}
-    )
-    return True
-
-
-@contextlib.contextmanager
-def serving(store: Store, meta_estimator=None):
-    """Let fits inside this block take their fitted state from ``store``.
-
-    The store is visible in this thread only, so ``meta_estimator`` (a
-    search or an ensemble about to call scikit-learn's ``fit``) runs its
-    fits here: its ``n_jobs`` is None inside the block.
-    """
-    token = _STORE.set(store)
-    n_jobs = getattr(meta_estimator, "n_jobs", None)
-    if meta_estimator is not None:
-        meta_estimator.n_jobs = None
-    try:
-        yield
-    finally:
-        if meta_estimator is not None:
-            meta_estimator.n_jobs = n_jobs
-        _STORE.reset(token)
-
-
 @dataclasses.dataclass
 class Member:
-    """One fit to make: an unfitted skmlp estimator and its data.
+    """One network to train: an unfitted skmlp estimator and its data.
 
     ``data_id`` is equal for members whose ``X`` is the same data (one fold,
     one ensemble's training set): it is held on the device once.
@@ -165,9 +51,8 @@ class Member:
     estimator: Any
     X: Any
     y: Any
-    sample_weight: Any
-    data_id: Any
-    key: str = ""
+    sample_weight: Any = None
+    data_id: Any = None
 
 
 def available() -> bool:
@@ -175,106 +60,59 @@ def available() -> bool:
     return keras.backend.backend() == "jax"
 
 
-def fit_members(
-    members: list[Member], *, n_jobs=None, max_batch=None, verbose: int = 0
-) -> tuple[Store, dict]:
-    """Train ``members`` in batches; a store for ``serving`` and fit seconds.
+def signature(estimator) -> str | None:
+    """Equal for skmlp estimators whose networks may share a compiled program.
 
-    The store maps ``Store.key`` to fitted estimators (or the errors of failed
-    fits); the seconds map the same keys to each member's share of its
-    batch's time. Members that cannot be batched are left out: their fits
-    run as usual later.
+    Parameters the program takes as inputs, or handles per member, do not
+    count (the table's ``per_member`` column). None where a parameter cannot
+    be hashed (a callback holding a lambda): such a network trains alone.
     """
-    store = Store()
-    if len(members) < CPU_BATCH_MIN_MEMBERS and not on_accelerator():
-        return store, {}  # too few to gain on a CPU: all fitted as usual
-    keyed = []
-    for member in members:
-        try:
-            member.key = store.key(
-                member.estimator,
-                member.X,
-                member.y,
-                member.sample_weight,
-                remember=True,
-            )
-        except Exception:  # a parameter that cannot be hashed: fitted as usual
-            continue
-        keyed.append(member)
-    members = keyed
-    tasks = _tasks(members, n_jobs)
-    if len(tasks) == 1 or n_jobs in (None, 1):
-        results = [_fit_task(task, max_batch, verbose) for task in tasks]
-    else:
-        results = joblib.Parallel(n_jobs=n_jobs)(
-            joblib.delayed(_fit_task)(task, max_batch, verbose) for task in tasks
-        )
-    seconds: dict = defaultdict(list)
-    for result in results:
-        for key, fitted, spent in result:
-            store.fits[key].append(fitted)
-            seconds[key].append(spent)
-    return store, dict(seconds)
-
-
-# Parameters that never separate networks into different compiled programs
-# (inputs of the compiled function, or handled per member): the table's.
-_PER_MEMBER = PER_MEMBER
-
-
-def _signature(member: Member) -> str:
-    """Members that may share a program share this (used to split work)."""
-    params = member.estimator.get_params(deep=False)
-    shared = {k: v for k, v in params.items() if k not in _PER_MEMBER}
-    # Whether a rate is zero is structure (no Dropout layer, no momentum slots).
-    shared["dropout>0"] = np.asarray(params["dropout"]) > 0
+    params = estimator.get_params(deep=False)
+    shared = {k: v for k, v in params.items() if k not in PER_MEMBER}
+    # Whether momentum is zero is structure (no momentum slots); where dropout
+    # sits is not (``train_members`` trains the union of the layouts).
     shared["momentum>0"] = params["momentum"] > 0
-    return joblib.hash((type(member.estimator).__qualname__, shared))
+    try:
+        return joblib.hash((type(estimator).__qualname__, shared))
+    except Exception:
+        return None
 
 
-def _tasks(members: list[Member], n_jobs) -> list[list[Member]]:
-    """The members split into units of work, one per worker at most."""
-    if n_jobs in (None, 1):
-        return [members] if members else []
-    groups: dict[str, list[Member]] = defaultdict(list)
-    for member in members:
-        groups[_signature(member)].append(member)
-    tasks = list(groups.values())
-    workers = joblib.effective_n_jobs(n_jobs)
-    while len(tasks) < workers:  # halve the largest until every worker has work
-        tasks.sort(key=len)
-        if len(tasks[-1]) < 2:
-            break
-        largest = tasks.pop()
-        tasks += [largest[::2], largest[1::2]]
-    return tasks
+def pays(estimator, n_features: int, n_outputs: int) -> bool:
+    """Whether batching this estimator's network pays (before preparing it).
 
-
-def fit_all(estimators, X, y, sample_weight=None, *, max_batch=None, verbose=0):
-    """Fit every estimator on the same data; networks of one structure together.
-
-    Equivalent to ``[e.fit(X, y, sample_weight) for e in estimators]`` (each
-    estimator is fitted in place and returned), batched where ``available``.
+    The same rule as ``_batching_pays`` on the estimator's parameters and the
+    data's shape; False for parameters its own fit will refuse.
     """
-    if available():
-        members = [
-            Member(clone(e), X, y, sample_weight, data_id="X") for e in estimators
-        ]
-        store, _ = fit_members(members, max_batch=max_batch, verbose=verbose)
-        with serving(store):
-            return [e.fit(X, y, sample_weight=sample_weight) for e in estimators]
-    return [e.fit(X, y, sample_weight=sample_weight) for e in estimators]
+    if on_accelerator():
+        return True
+    try:
+        widths = (n_features, *layer_sizes(estimator.hidden_layer_sizes), n_outputs)
+        work = int(estimator.batch_size) * sum(
+            a * b for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+    except (TypeError, ValueError):
+        return False
+    return work <= CPU_BATCH_MAX_WORK
 
 
-def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
-    """Prepare, group, train and finish members; (key, fitted, seconds) each."""
+def train_members(
+    members: list[Member], *, max_batch=None, verbose: int = 0
+) -> list[tuple[Any, float]]:
+    """Train ``members``; (fitted estimator or its exception, seconds) each.
+
+    Each member's own estimator is fitted in place. Members whose prepared
+    networks share a program train together when the group pays (see the
+    constants above); the others train one by one, through ``fit``. The
+    seconds are each member's share of its batch's time.
+    """
     from ._engine import _many
 
+    results: list = [None] * len(members)
     converted: dict[Any, Any] = {}
     finite: dict[Any, bool] = {}
     prepared = defaultdict(list)
-    done = []
-    for member in members:
+    for index, member in enumerate(members):
         X = member.X
         estimator = member.estimator
         data_key = None
@@ -307,36 +145,36 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
                     reset=True,
                 )
         except Exception as error:  # the same error the member's fit raises
-            done.append((member.key, error, time.perf_counter() - start))
+            results[index] = (error, time.perf_counter() - start)
             continue
         if (
             job.engine is None
             or _many.early_stopping_of(job.engine["callbacks"]) is False
+            or not _batching_pays(job.engine["program"])
         ):
-            continue  # fitted as usual, later
-        program = job.engine["program"]
-        if not _batching_pays(program):
-            continue
-        if job.X is not X:  # the fit made data of its own (a copy, or reordered)
-            member.data_id = ("own", id(member))
+            continue  # trained alone, below
+        data_id = member.data_id
+        if job.X is not X or data_id is None:
+            data_id = ("own", index)  # the fit made data of its own
         # Networks that differ only in where dropout sits train as one
         # program (below): a rate of 0 leaves a layer's output as it is.
+        program = job.engine["program"]
         unmasked = dataclasses.replace(
             program, dropout_layers=(False,) * len(program.hidden)
         )
         group = (unmasked.key, job.engine["shuffle"])
-        prepared[group].append((member, job, time.perf_counter() - start))
+        prepared[group].append((index, data_id, job, time.perf_counter() - start))
 
     for entries in prepared.values():
         if len(entries) < CPU_BATCH_MIN_MEMBERS and not on_accelerator():
-            continue  # fitted one after another, as usual, later
-        program = entries[0][1].engine["program"]
-        layouts = [job.engine["program"].dropout_layers for _, job, _ in entries]
+            continue  # trained one after another, below
+        program = entries[0][2].engine["program"]
+        layouts = [job.engine["program"].dropout_layers for _, _, job, _ in entries]
         if len(set(layouts)) > 1:
             program = dataclasses.replace(
                 program, dropout_layers=tuple(map(any, zip(*layouts, strict=True)))
             )
-        size = _cap(program, entries, max_batch)
+        size = _cap(program, [job for _, _, job, _ in entries], max_batch)
         for first in range(0, len(entries), size):
             chunk = entries[first : first + size]
             if verbose:
@@ -347,30 +185,52 @@ def _fit_task(members: list[Member], max_batch, verbose) -> list[tuple]:
                     )
                 )
                 print(
-                    f"[skmlp] training {len(chunk)} networks {layers} together",
+                    f"[skmlp] training {len(chunk)} networks {layers} together"
+                    f" on {_device_name()}",
                     flush=True,
                 )
             start = time.perf_counter()
             outcomes = _many.train_many(
-                [m.estimator.model_ for m, _, _ in chunk],
+                [members[i].estimator.model_ for i, _, _, _ in chunk],
                 [
                     dict(j.engine, X=j.X, n_train=j.n_train, program=program)
-                    for _, j, _ in chunk
+                    for _, _, j, _ in chunk
                 ],
-                data_ids=[
-                    m.data_id if m.data_id is not None else i
-                    for i, (m, _, _) in enumerate(chunk)
-                ],
-                verbose=max(m.estimator.verbose for m, _, _ in chunk),
+                data_ids=[data_id for _, data_id, _, _ in chunk],
+                verbose=max(members[i].estimator.verbose for i, _, _, _ in chunk),
             )
             share = (time.perf_counter() - start) / len(chunk)
-            for (member, job, before), outcome in zip(chunk, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    done.append((member.key, outcome, before + share))
-                    continue
-                fitted = member.estimator._end_fit(job, outcome)
-                done.append((member.key, fitted, before + share))
-    return done
+            for (index, _, job, before), outcome in zip(chunk, outcomes, strict=True):
+                if not isinstance(outcome, BaseException):
+                    outcome = members[index].estimator._end_fit(job, outcome)
+                results[index] = (outcome, before + share)
+
+    for index, member in enumerate(members):
+        if results[index] is None:  # not batched: its own fit, from the start
+            start = time.perf_counter()
+            try:
+                fitted = member.estimator.fit(
+                    member.X, member.y, sample_weight=member.sample_weight
+                )
+            except Exception as error:
+                fitted = error
+            results[index] = (fitted, time.perf_counter() - start)
+    return results
+
+
+def _device():
+    """The device this thread's JAX work goes to (``jax.default_device``)."""
+    import jax
+
+    device = jax.config.jax_default_device
+    if device is None:
+        return jax.devices()[0]
+    return jax.devices(device)[0] if isinstance(device, str) else device
+
+
+def _device_name() -> str:
+    device = _device()
+    return f"{device.platform}:{device.id}"
 
 
 def _batching_pays(program) -> bool:
@@ -392,20 +252,19 @@ def _step_work(program) -> int:
     )
 
 
-def _cap(program, entries, max_batch) -> int:
+def _cap(program, jobs, max_batch) -> int:
     """How many members to train together within the memory at hand."""
-    import jax
 
     floatx = np.dtype(program.dtype).itemsize
     n_weights = sum(int(np.prod(s)) for s in program.trainable_shapes())
     widths = (*program.hidden, program.output_units)
-    rows = max(job.X.shape[0] for _, job, _ in entries)
+    rows = max(job.X.shape[0] for job in jobs)
     # Weights, gradients, optimizer slots, best-epoch copies and the step's
     # activations (kept for the backward pass), plus each member's targets,
     # weights and row indices.
     per_member = floatx * (6 * n_weights + 4 * program.batch_size * sum(widths))
     per_member += 4 * rows * (2 + max(program.output_units, 1))
-    device = jax.devices()[0]
+    device = _device()
     stats = device.memory_stats() if device.platform != "cpu" else None
     if stats and "bytes_limit" in stats:
         budget = (stats["bytes_limit"] - stats.get("bytes_in_use", 0)) // 2

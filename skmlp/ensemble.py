@@ -1,22 +1,27 @@
 """A voting ensemble whose skmlp members train together.
 
 ``VotingClassifier`` is scikit-learn's, with one difference: on the JAX
-backend, members that are skmlp networks of one structure (or ``Pipeline``
-objects ending in one), such as the labs' three-network soft vote, train as
-one compiled program before scikit-learn's ``fit`` runs (see
-``skmlp._batch``). Other members are fitted by scikit-learn as usual.
+backend its members run as skmlp's plan (``skmlp._evaluation``): members
+that are skmlp networks of one structure (or ``Pipeline`` objects ending in
+one), such as the labs' three-network soft vote, train together as one
+compiled program; every group and every other member is a joblib task
+(``n_jobs``). Elsewhere, and with metadata routing, scikit-learn's own
+``fit`` runs.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import sklearn
 from sklearn import ensemble as _sk
 from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import Bunch
+from sklearn.utils.multiclass import type_of_target
 
 from . import _batch
-from .model_selection import _final_step
+from . import _sklearn_compat as compat
+from ._evaluation import fit_estimators
+from ._sklearn_callbacks import watched
 
 __all__ = ["VotingClassifier"]
 
@@ -61,46 +66,66 @@ class VotingClassifier(_sk.VotingClassifier):
         """Fit the members (see scikit-learn's ``VotingClassifier.fit``).
 
         On the JAX backend, the skmlp members that share a network structure
-        are trained together first; the others as usual.
+        train together; every group and every other member is a task for
+        ``n_jobs``.
         """
-        store = self._batched_fits(X, y, fit_params)
-        if store is None or not store.fits:  # nothing batched: n_jobs as given
-            return super().fit(X, y, **fit_params)
-        with _batch.serving(store, self):
-            return super().fit(X, y, **fit_params)
-
-    def _batched_fits(self, X, y, fit_params):
         if (
             not _batch.available()
             or sklearn.get_config().get("enable_metadata_routing")
             or set(fit_params) - {"sample_weight"}
+            or watched(self)
         ):
-            return None
-        try:
-            # The labels the members see: scikit-learn's own encoding of y.
-            y_encoded = LabelEncoder().fit_transform(np.asarray(y))
-        except (TypeError, ValueError):
-            return None  # scikit-learn's fit reports it
-        weights = fit_params.get("sample_weight")
-        members = []
-        for _, estimator in self.estimators:
-            if estimator == "drop":
-                continue
-            final, pre = _final_step(estimator)
-            if final is None or (pre is not None and weights is not None):
-                continue
-            data, data_id = X, "X"
-            if pre is not None:
-                data, data_id = clone(pre).fit_transform(X, y_encoded), None
-            members.append(
-                _batch.Member(clone(final), data, y_encoded, weights, data_id)
+            return super().fit(X, y, **fit_params)
+        # scikit-learn's checks and encoding of y (VotingClassifier.fit) ...
+        y_type = type_of_target(y, input_name="y")
+        if y_type in ("unknown", "continuous"):
+            raise ValueError(
+                f"Unknown label type: {y_type}. Maybe you are trying to fit a "
+                "classifier, which expects discrete classes on a "
+                "regression target with continuous values."
             )
-        if len(members) < 2:
-            return None
-        store, _ = _batch.fit_members(
-            members,
+        if y_type not in ("binary", "multiclass"):
+            raise NotImplementedError(
+                f"{type(self).__name__} only supports binary or multiclass "
+                "classification. Multilabel and multi-output classification are "
+                "not supported."
+            )
+        self.le_ = LabelEncoder().fit(y)
+        self.classes_ = self.le_.classes_
+        y_encoded = self.le_.transform(y)
+        # ... and its members' fits (_BaseVoting.fit), as one plan.
+        names, members = compat.voting_estimators(self)
+        if self.weights is not None and len(self.weights) != len(self.estimators):
+            raise ValueError(
+                "Number of `estimators` and weights must be equal; got"
+                f" {len(self.weights)} weights, {len(self.estimators)} estimators"
+            )
+        kept = [(n, m) for n, m in zip(names, members, strict=True) if m != "drop"]
+        messages = {
+            i: compat.voting_message(self, name, i + 1, len(members))
+            for i, (name, _) in enumerate(kept)
+        }
+
+        def fit_one(index, estimator, X, y, params):
+            return compat.fit_single_estimator(
+                estimator, X, y, params, "Voting", messages[index]
+            )
+
+        self.estimators_ = fit_estimators(
+            [clone(member) for _, member in kept],
+            X,
+            y_encoded,
+            [dict(fit_params) for _ in kept],
             n_jobs=self.n_jobs,
             max_batch=self.max_batch,
             verbose=int(bool(self.verbose)),
+            fit_one=fit_one,
         )
-        return store
+        self.named_estimators_ = Bunch()
+        fitted = iter(self.estimators_)
+        for name, member in self.estimators:
+            current = member if member == "drop" else next(fitted)
+            self.named_estimators_[name] = current
+            if hasattr(current, "feature_names_in_"):
+                self.feature_names_in_ = current.feature_names_in_
+        return self

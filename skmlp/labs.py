@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _batch
+from ._evaluation import fit_estimators
 from .datasets import make_cosine_classes, to_features
 from .estimators import MLPKerasClassifier
 from .preprocessing import SubsetSplitter
@@ -293,7 +293,7 @@ def _run_seeds(experiment, mnist, seeds, quick, overrides) -> list[dict]:
     estimators = [
         make_estimator(experiment, random_state=seed, **overrides) for seed in seeds
     ]
-    fitted = _batch.fit_all(estimators, X, y)
+    fitted = fit_estimators(estimators, X, y, [{} for _ in estimators])
     seconds = (time.perf_counter() - start) / len(seeds)
     return [
         {

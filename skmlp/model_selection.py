@@ -2,87 +2,51 @@
 
 ``GridSearchCV``, ``RandomizedSearchCV``, ``cross_validate`` and
 ``cross_val_score`` are scikit-learn's, with one difference: on the JAX
-backend, the (candidate, fold) fits of an skmlp estimator, or of a
-``Pipeline`` ending in one, that share a network structure are trained
-together as one compiled program before scikit-learn's own loop runs and
-scores them (see ``skmlp._batch``). Results have scikit-learn's structure
-and meaning; anything that cannot be batched is fitted by scikit-learn as
-usual. The user guide's "Many networks at once" says when it batches.
+backend they run their fits as one plan (``skmlp._evaluation``): each
+split's steps before the network fitted once, the (candidate, split) fits
+of an skmlp estimator, or of a ``Pipeline`` ending in one, that share a
+network structure trained together as one compiled program, and every
+group and every other fit a joblib task (``n_jobs``, any joblib backend).
+Results, best candidate and refit are scikit-learn's own. Elsewhere, and
+where the plan does not apply (scikit-learn callbacks set, metadata routing,
+fit parameters other than the network's ``sample_weight``), scikit-learn's
+own loop runs. The user guide's "Many networks at once" says when it
+batches.
 """
 
 from __future__ import annotations
 
-import joblib
+import time
+
 import numpy as np
 import sklearn
 from sklearn import model_selection as _sk
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
+from sklearn.utils import indexable
 
 from . import _batch
+from . import _sklearn_compat as compat
+from ._evaluation import Scoring, evaluate, final_step, weight_key
 from ._sklearn_callbacks import search_candidates, watched
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_score"]
 
 
-def _final_step(estimator):
-    """The skmlp estimator a fit trains, and the steps before it (or None)."""
-    from ._base import _BaseMLP
+def _planned(estimator, params) -> bool:
+    """Whether skmlp's plan runs these fits (else scikit-learn's loop does).
 
-    if isinstance(estimator, Pipeline) and len(estimator.steps) > 0:
-        final = estimator.steps[-1][1]
-        pre = estimator[:-1] if len(estimator.steps) > 1 else None
-    else:
-        final, pre = estimator, None
-    if pre is not None and not hasattr(pre, "fit_transform"):
-        return None, None  # imbalanced-learn's samplers: fitted in the pipeline
-    return (final, pre) if isinstance(final, _BaseMLP) else (None, None)
-
-
-def _split_members(
-    estimator, X, y, splits, params, transformed: dict
-) -> list[_batch.Member]:
-    """One member per split: ``estimator`` (params set) fitted on its train rows.
-
-    ``transformed`` keeps each split's data after the steps before the
-    network, for candidates that share those steps.
+    On the JAX backend, for an skmlp network or a ``Pipeline`` ending in
+    one, with fit parameters the plan reproduces (the network's
+    ``sample_weight``; a search's ``groups``), without metadata routing or
+    scikit-learn callbacks (whose tasks follow scikit-learn's own loop).
     """
-    final, pre = _final_step(estimator)
-    if final is None:
-        return []
-    tag = _preprocessing_tag(estimator)
-    sample_weight = params.get("sample_weight")
-    if isinstance(estimator, Pipeline):
-        sample_weight = params.get(f"{estimator.steps[-1][0]}__sample_weight")
-    members = []
-    for index, (train, _) in enumerate(splits):
-        y_train = None if y is None else _safe_indexing(y, train)
-        if (index, tag) not in transformed:
-            X_train = _safe_indexing(X, train)
-            if pre is not None:
-                X_train = clone(pre).fit_transform(X_train, y_train)
-            transformed[index, tag] = X_train
-        X_train = transformed[index, tag]
-        weights = (
-            None if sample_weight is None else _safe_indexing(sample_weight, train)
-        )
-        members.append(
-            _batch.Member(clone(final), X_train, y_train, weights, data_id=(index, tag))
-        )
-    return members
-
-
-def _batchable_params(estimator, params) -> bool:
-    """Whether the fit parameters are ones the batched path reproduces."""
-    if sklearn.get_config().get("enable_metadata_routing"):
+    if not _batch.available() or final_step(estimator)[0] is None:
         return False
-    allowed = {"groups", "sample_weight"}
-    if isinstance(estimator, Pipeline):
-        allowed = {"groups", f"{estimator.steps[-1][0]}__sample_weight"}
-    return set(params) <= allowed
+    if sklearn.get_config().get("enable_metadata_routing") or watched(estimator):
+        return False
+    return set(params) <= {"groups", weight_key(estimator)}
 
 
 class _BatchedSearch:
@@ -92,84 +56,98 @@ class _BatchedSearch:
         raise NotImplementedError
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        # The candidates drawn once per fit, so that the batched fits and
-        # scikit-learn's loop see the same ones (RandomizedSearchCV draws).
+        # scikit-learn's own loop (see ``fit``) over the same candidates.
         # scikit-learn >= 1.9 passes its callbacks' context (None before).
-        search_candidates(self, evaluate_candidates, self._candidates, callback_ctx)
+        search_candidates(
+            self, evaluate_candidates, self._candidate_list(), callback_ctx
+        )
 
     def fit(self, X, y=None, **params):
         """Run fit with all sets of parameters (see scikit-learn's ``fit``).
 
-        On the JAX backend, the networks of all (candidate, fold) fits that
-        share a structure are trained together first; the rest as usual.
+        On the JAX backend, skmlp's plan runs the (candidate, split) fits:
+        networks that share a structure train together, each group and
+        each other fit a task for ``n_jobs``. Elsewhere scikit-learn's loop.
         """
-        self._candidates = self._candidate_list()
-        try:
-            store, seconds = self._batched_fits(X, y, params)
-            if store is None or not store.fits:  # nothing batched: n_jobs as given
-                return super().fit(X, y, **params)
-            with _batch.serving(store, self):
-                super().fit(X, y, **params)
-            self._add_fit_seconds(seconds)
-            return self
-        finally:
-            del self._candidates
+        if watched(self) or not _planned(self.estimator, params):
+            return super().fit(X, y, **params)
+        return self._planned_fit(X, y, params)
 
-    def _batched_fits(self, X, y, params):
-        if not (_batch.available() and _batchable_params(self.estimator, params)):
-            return None, None
-        if watched(self) or watched(self.estimator):
-            # scikit-learn's callbacks follow each fit's epochs: its own loop
-            # trains them one by one (batched networks report no epochs).
-            return None, None
+    def _planned_fit(self, X, y, params):
+        """scikit-learn's ``BaseSearchCV.fit``, its loop replaced by the plan."""
+        scorers, refit_metric = compat.search_scorers(self)
+        X, y = indexable(X, y)
+        params = compat.method_params(X, params)
+        routed = compat.search_routed_params(self, params)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        groups = params.get("groups")
-        splits = list(cv.split(X, y, groups))
-        fit_params = {k: v for k, v in params.items() if k != "groups"}
-        members, transformed = [], {}
-        self._member_keys = {}
-        fits = splits
-        if self.refit is not False and _batch.on_accelerator():
-            # Each candidate's refit on all rows trains in the same batch: on
-            # a GPU that costs less than compiling a program for the one refit.
-            n = X.shape[0] if hasattr(X, "shape") else len(X)
-            fits = [*splits, (np.arange(n), None)]
-        for index, candidate in enumerate(self._candidates):
-            estimator = clone(self.estimator).set_params(**clone(candidate, safe=False))
-            found = _split_members(estimator, X, y, fits, fit_params, transformed)
-            members += found
-            self._member_keys[index] = found[: len(splits)]
-        if not members:
-            return None, None
-        store, seconds = _batch.fit_members(
-            members, n_jobs=self.n_jobs, max_batch=self.max_batch, verbose=self.verbose
+        self.n_splits_ = cv.get_n_splits(X, y, **routed.splitter.split)
+        splits = list(cv.split(X, y, **routed.splitter.split))
+        if len(splits) != self.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {self.n_splits_} splits, got {len(splits)}"
+            )
+        candidates = self._candidate_list()
+        if self.verbose > 0:
+            print(
+                f"Fitting {self.n_splits_} folds for each of {len(candidates)} "
+                f"candidates, totalling {self.n_splits_ * len(candidates)} fits"
+            )
+        out = evaluate(
+            self.estimator,
+            candidates,
+            splits,
+            X,
+            y,
+            fit_params=routed.estimator.fit,
+            scoring=Scoring(
+                scorer=scorers,
+                score_params=routed.scorer.score,
+                return_train_score=self.return_train_score,
+                error_score=self.error_score,
+                verbose=self.verbose,
+            ),
+            batch=True,
+            n_jobs=self.n_jobs,
+            pre_dispatch=self.pre_dispatch,
+            max_batch=self.max_batch,
         )
-        return store, seconds
-
-    def _add_fit_seconds(self, seconds):
-        """Put each batched fit's share of its batch's time into ``cv_results_``."""
-        results = self.cv_results_
-        for index, members in self._member_keys.items():
-            spent = [seconds[m.key][0] if m.key in seconds else 0.0 for m in members]
-            if not any(spent):
-                continue
-            n = len(spent)
-            # scikit-learn timed the store lookups (and preprocessing) only.
-            base = results["mean_fit_time"][index]
-            times = np.asarray(spent) + base
-            results["mean_fit_time"][index] = times.mean() if n else base
-            results["std_fit_time"][index] = times.std() if n else 0.0
-        del self._member_keys
-
-
-def _preprocessing_tag(estimator) -> str | None:
-    """Equal for estimators whose steps before the network are the same."""
-    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
-        return None
-    try:
-        return joblib.hash(estimator[:-1].get_params(deep=True))
-    except Exception:
-        return repr(estimator[:-1])
+        if len(out) < 1:
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? "
+                "Were there no candidates?"
+            )
+        compat.check_fit_failures(out, self.error_score, self.scoring)
+        results = compat.format_results(self, candidates, self.n_splits_, out)
+        first_test_score = out[0]["test_scores"]
+        self.multimetric_ = isinstance(first_test_score, dict)
+        if callable(self.scoring) and self.multimetric_:
+            compat.check_refit_for_multimetric(self, first_test_score)
+            refit_metric = self.refit
+        if self.refit or not self.multimetric_:
+            self.best_index_ = compat.select_best_index(
+                self, self.refit, refit_metric, results
+            )
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][
+                    self.best_index_
+                ]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **clone(self.best_params_, safe=False)
+            )
+            start = time.time()
+            if y is not None:
+                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+            else:
+                self.best_estimator_.fit(X, **routed.estimator.fit)
+            self.refit_time_ = time.time() - start
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = compat.single_scorers(scorers)
+        self.cv_results_ = results
+        return self
 
 
 _SEARCH_DOC = """
@@ -287,43 +265,77 @@ def cross_validate(
 
     Same arguments and result as ``sklearn.model_selection.cross_validate``;
     on the JAX backend the folds of an skmlp estimator (or a ``Pipeline``
-    ending in one) train as one batched program first. ``max_batch`` caps
-    how many networks train together. ``fit_time`` holds each fold's share
-    of its batch's time.
+    ending in one) run as skmlp's plan (see ``skmlp.model_selection``).
+    ``max_batch`` caps how many networks train together. ``fit_time`` holds
+    each fold's share of its batch's time.
     """
     params = dict(params or {})
-    arguments = dict(
-        groups=groups,
-        scoring=scoring,
-        cv=cv,
-        verbose=verbose,
-        params=params or None,
+    if watched(estimator) or not _planned(estimator, params):
+        return _sk.cross_validate(
+            estimator,
+            X,
+            y,
+            groups=groups,
+            scoring=scoring,
+            cv=cv,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            params=params or None,
+            pre_dispatch=pre_dispatch,
+            return_train_score=return_train_score,
+            return_estimator=return_estimator,
+            return_indices=return_indices,
+            error_score=error_score,
+        )
+    X, y = indexable(X, y)
+    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    if callable(scoring):
+        scorers = scoring
+    elif scoring is None or isinstance(scoring, str):
+        scorers = check_scoring(estimator, scoring)
+    else:
+        scorers = check_scoring(estimator, scoring, raise_exc=error_score == "raise")
+    splits = list(cv.split(X, y, groups))
+    out = evaluate(
+        estimator,
+        [None],
+        splits,
+        X,
+        y,
+        fit_params=params,
+        scoring=Scoring(
+            scorer=scorers,
+            score_params={},
+            return_train_score=return_train_score,
+            return_n_test_samples=False,
+            return_estimator=return_estimator,
+            error_score=error_score,
+            verbose=verbose,
+        ),
+        batch=True,
+        n_jobs=n_jobs,
         pre_dispatch=pre_dispatch,
-        return_train_score=return_train_score,
-        return_estimator=return_estimator,
-        return_indices=return_indices,
-        error_score=error_score,
+        max_batch=max_batch,
     )
-    if not (_batch.available() and _batchable_params(estimator, params)):
-        return _sk.cross_validate(estimator, X, y, n_jobs=n_jobs, **arguments)
-    splits = list(
-        check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups)
+    compat.check_fit_failures(out, error_score, scoring)
+    results = compat.aggregate(out)
+    ret = {"fit_time": results["fit_time"], "score_time": results["score_time"]}
+    if return_estimator:
+        ret["estimator"] = results["estimator"]
+    if return_indices:
+        ret["indices"] = {
+            "train": [train for train, _ in splits],
+            "test": [test for _, test in splits],
+        }
+    test_scores = compat.normalize_scores(results["test_scores"])
+    train_scores = (
+        compat.normalize_scores(results["train_scores"]) if return_train_score else {}
     )
-    members = _split_members(clone(estimator), X, y, splits, params, {})
-    if not members:
-        return _sk.cross_validate(estimator, X, y, n_jobs=n_jobs, **arguments)
-    store, seconds = _batch.fit_members(
-        members, n_jobs=n_jobs, max_batch=max_batch, verbose=verbose
-    )
-    arguments["cv"] = splits  # the very splits the members were trained on
-    if not store.fits:  # nothing batched: scikit-learn's loop, n_jobs as given
-        return _sk.cross_validate(estimator, X, y, n_jobs=n_jobs, **arguments)
-    with _batch.serving(store):
-        results = _sk.cross_validate(estimator, X, y, n_jobs=None, **arguments)
-    results["fit_time"] = results["fit_time"] + np.array(
-        [seconds[m.key][0] if m.key in seconds else 0.0 for m in members]
-    )
-    return results
+    for name in test_scores:
+        ret[f"test_{name}"] = test_scores[name]
+        if return_train_score:
+            ret[f"train_{name}"] = train_scores[name]
+    return ret
 
 
 def cross_val_score(

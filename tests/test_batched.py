@@ -19,6 +19,7 @@ from sklearn import ensemble as sk_ensemble
 from sklearn import model_selection as sk
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -67,50 +68,54 @@ def networks_trained_together(printed: str) -> list[int]:
 
 
 class Training:
-    """How the fits of the code under test ran, from ``_batch.prefitted``:
-    every skmlp ``fit`` asks it first whether a batch already trained it."""
+    """How many networks the code under test trained, and how.
 
-    def __init__(self, batched: bool, served: list):
+    Counts every training: ``_engine.train`` and Keras' ``model.fit`` (one
+    network each, a fit on its own) and ``_many.train_many`` (a group
+    trained together), so that no network is trained twice or left unused.
+    """
+
+    def __init__(self, batched: bool, monkeypatch):
+        from skmlp import _engine
+        from skmlp._base import _BaseMLP
+        from skmlp._engine import _many
+
         self.batched = batched
-        self._served = served
+        self.alone = 0
+        self.groups: list[int] = []
 
-    def served(self) -> list[bool]:
-        """For each fit since the last call: whether a batch had trained it."""
-        served = list(self._served)
-        self._served.clear()
-        return served
+        def counted(function, count):
+            def call(*args, **kwargs):
+                count(*args)
+                return function(*args, **kwargs)
 
-    def check(self, printed: str, *, fits: int, together: list[int]) -> list:
-        """``fits`` skmlp fits ran (scikit-learn's count); on JAX the batches
-        were ``together``, elsewhere each fit trained itself. Returns what
-        ``served`` would have."""
-        served = self.served()
-        assert len(served) == fits
+            return call
+
+        def alone(*args):
+            self.alone += 1
+
+        def together(models, *args):
+            self.groups.append(len(models))
+
+        monkeypatch.setattr(_engine, "train", counted(_engine.train, alone))
+        monkeypatch.setattr(_BaseMLP, "_fit_keras", counted(_BaseMLP._fit_keras, alone))
+        monkeypatch.setattr(_many, "train_many", counted(_many.train_many, together))
+
+    def reset(self):
+        self.alone, self.groups = 0, []
+
+    def check(self, printed: str, *, fits: int, together: list[int]):
+        """``fits`` networks were trained (scikit-learn's count of fits), each
+        once; on JAX the groups trained together were ``together``,
+        elsewhere each network trained alone."""
+        assert self.alone + sum(self.groups) == fits
         if self.batched:
             assert networks_trained_together(printed) == together
-            assert (True in served) is bool(together)
+            assert self.groups == together
         else:
             assert networks_trained_together(printed) == []
-            assert served == [False] * fits
-        return served
-
-
-def record_fits(monkeypatch) -> list:
-    """What ``_batch.prefitted`` answers each fit: True (trained in a batch),
-    False (the fit trains itself) or "failed" (a batched member's error)."""
-    served = []
-    prefitted = _batch.prefitted
-
-    def record(*args):
-        try:
-            served.append(prefitted(*args))
-        except Exception:
-            served.append("failed")
-            raise
-        return served[-1]
-
-    monkeypatch.setattr(_batch, "prefitted", record)
-    return served
+            assert self.groups == []
+        self.reset()
 
 
 @pytest.fixture(
@@ -125,7 +130,7 @@ def record_fits(monkeypatch) -> list:
 )
 def training(request, monkeypatch):
     assert request.param is BATCHED
-    return Training(request.param, record_fits(monkeypatch))
+    return Training(request.param, monkeypatch)
 
 
 def assert_same_results(ours, theirs, atol=1e-4):
@@ -216,7 +221,7 @@ def test_cross_validate_and_cross_val_score_match_scikit_learn(digits, training)
     training.check(printed, fits=4, together=[4])
     theirs = sk.cross_validate(model, X, y, **kwargs)
     assert_same_results(ours, theirs)
-    training.served()  # scikit-learn's own fits, one by one everywhere
+    training.reset()  # scikit-learn's own fits, one by one everywhere
     scores, printed = run(cross_val_score, model, X, y, cv=4, verbose=1)
     training.check(printed, fits=4, together=[4])
     np.testing.assert_allclose(scores, sk.cross_val_score(model, X, y, cv=4), atol=1e-4)
@@ -235,7 +240,7 @@ def test_voting_ensemble_matches_scikit_learn(digits, training):
     )
     # Fewer than four networks of one structure gain nothing together on a
     # CPU: they train one after another there (always together on a GPU).
-    training.served()  # scikit-learn's own fits, one by one everywhere
+    training.reset()  # scikit-learn's own fits, one by one everywhere
     three = VotingClassifier(members[:3], voting="soft", verbose=True)
     _, printed = run(three.fit, X, y)
     training.check(printed, fits=3, together=[3] if _batch.on_accelerator() else [])
@@ -252,7 +257,7 @@ def members_train_exactly_as_alone(digits, training):
     ]
     models = [small(hidden_layer_sizes=(16, 16), **c) for c in configs]
     alone = [clone(m).fit(X, y) for m in models]
-    assert training.served() == [False] * 4
+    training.reset()
     search = GridSearchCV(
         small(hidden_layer_sizes=(16, 16)),
         [{k: [v] for k, v in c.items()} for c in configs],
@@ -292,7 +297,7 @@ def test_members_train_exactly_as_alone_where_stopped_members_are_selected(
 
     monkeypatch.setattr(_jax, "_branches", lambda: False)
     monkeypatch.setattr(_jax, "_trainers", type(_jax._trainers)())  # compile anew
-    members_train_exactly_as_alone(digits, Training(True, record_fits(monkeypatch)))
+    members_train_exactly_as_alone(digits, Training(True, monkeypatch))
 
 
 def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits, training):
@@ -305,10 +310,9 @@ def test_a_diverging_member_gets_error_score_and_the_others_go_on(digits, traini
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours, printed = run(GridSearchCV(model, grid, cv=2, verbose=1).fit, X, y)
-        # 2 x 2 folds together; the diverged member's error raised in its fit.
-        served = training.check(printed, fits=5, together=[4])
-        if training.batched:
-            assert served == [True, True, "failed", "failed", False]
+        # 2 x 2 folds together (the diverged members get the error score),
+        # and the refit.
+        training.check(printed, fits=5, together=[4])
         theirs = sk.GridSearchCV(model, grid, cv=2).fit(X, y)
     assert_same_results(ours.cv_results_, theirs.cv_results_)
     assert np.isnan(ours.cv_results_["mean_test_score"][1])
@@ -328,7 +332,7 @@ def test_max_batch_and_parallel_workers(digits, training):
 
 
 def test_what_cannot_batch_is_fitted_by_scikit_learn(digits, monkeypatch):
-    served = record_fits(monkeypatch)
+    training = Training(BATCHED, monkeypatch)
     X, y = digits[0][:600], digits[1][:600]  # Keras' own fit, 16 times
     batch_hook = keras.callbacks.LambdaCallback(
         on_batch_end=lambda batch, logs=None: None
@@ -339,26 +343,33 @@ def test_what_cannot_batch_is_fitted_by_scikit_learn(digits, monkeypatch):
         ours, printed = run(search.fit, X, y)
         # On every backend: 4 fits, each trained by itself.
         assert networks_trained_together(printed) == []
-        assert served == [False] * 4
-        served.clear()
+        assert (training.alone, training.groups) == (4, [])
         theirs = sk.GridSearchCV(model, grid, cv=2, refit=False).fit(X, y)
         assert_same_results(ours.cv_results_, theirs.cv_results_)
-        served.clear()
+        training.reset()
 
 
-def test_refits_train_in_the_batch_on_an_accelerator(digits, monkeypatch, training):
-    # On a GPU each candidate's refit joins the batch (compiling a program for
-    # the one refit costs more); the refit then comes from the store.
-    monkeypatch.setattr(_batch, "on_accelerator", lambda: True)
+class CountedScaler(StandardScaler):
+    """A StandardScaler that counts its fits (in this process)."""
+
+    fits = 0
+
+    def fit(self, X, y=None, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_steps_before_the_network_are_fitted_once_per_split(digits, training):
+    # An unseeded randomized PCA gives other components at each fit: each
+    # split's PCA is fitted once for all candidates, and every network
+    # trained once and used (none trained again because its data changed).
     X, y = digits
-    grid = {"dropout": [0.0, 0.3]}
-    ours, printed = run(GridSearchCV(small(), grid, cv=3, verbose=1).fit, X, y)
-    # 2 candidates x (3 folds + the refit) trained; 6 folds and the refit served.
-    served = training.check(printed, fits=7, together=[8])
-    assert served == [training.batched] * 7
-    theirs = sk.GridSearchCV(small(), grid, cv=3).fit(X, y)
-    assert_same_results(ours.cv_results_, theirs.cv_results_)
-    for a, b in zip(
-        ours.best_estimator_.coefs_, theirs.best_estimator_.coefs_, strict=True
-    ):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    pipe = make_pipeline(CountedScaler(), PCA(16, svd_solver="randomized"), small())
+    grid = {"mlpkerasclassifier__learning_rate": [1e-3, 2e-3, 3e-3, 4e-3]}
+    CountedScaler.fits = 0
+    search = GridSearchCV(pipe, grid, cv=2, verbose=1)
+    ours, printed = run(search.fit, X, y)
+    training.check(printed, fits=9, together=[8])
+    # Batched: once per split and once for the refit; one by one: every fit.
+    assert CountedScaler.fits == (3 if training.batched else 9)
+    assert np.isfinite(ours.cv_results_["mean_test_score"]).all()
