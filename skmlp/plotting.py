@@ -292,6 +292,8 @@ class LiveHistory(keras.callbacks.Callback):
 
     def __init__(self, metrics: Sequence[str] | None = None, every: int = 1):
         super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an int >= 1; got {every!r}")
         self.metrics = metrics
         self.every = every
         self._root: LiveHistory | None = None  # the object the user made
@@ -355,7 +357,7 @@ class LiveHistory(keras.callbacks.Callback):
             self.history_.setdefault(key, []).append(float(value))
             if key.startswith("val_") and self._val_epochs[-1:] != [self._epochs]:
                 self._val_epochs.append(self._epochs)
-        if self._shell is not None and self._epochs % max(1, self.every) == 0:
+        if self._shell is not None and self._epochs % self.every == 0:
             self._draw()
 
     def on_train_end(self, logs=None) -> None:
