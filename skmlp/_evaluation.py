@@ -153,7 +153,9 @@ def evaluate(
     devices = _device_count()
     group_tasks = _split_groups(list(groups.values()), n_jobs, devices)
     group_calls = [
-        joblib.delayed(_run_group)(work, scoring, max_batch, scoring.verbose, i)
+        joblib.delayed(_run_group)(
+            work, scoring, max_batch, scoring.verbose, i if devices > 1 else None
+        )
         for i, work in enumerate(group_tasks)
     ]
     n_candidates, n_splits = len(candidates), len(splits)
@@ -309,9 +311,12 @@ def _split_groups(groups: list[list], n_jobs, devices: int) -> list[list]:
 
 
 @contextlib.contextmanager
-def _on_device(index: int):
-    """JAX work in this block goes to device ``index`` (of those this process sees)."""
-    if not _batch.available():
+def _on_device(index: int | None):
+    """JAX work in this block goes to device ``index`` (of those this process sees).
+
+    None: wherever it goes by default (one device, or no placement).
+    """
+    if index is None or not _batch.available():
         yield
         return
     import jax
@@ -325,7 +330,7 @@ def _on_device(index: int):
 
 
 def _run_group(
-    work: list[_Work], scoring: Scoring, max_batch, verbose: int, device: int
+    work: list[_Work], scoring: Scoring, max_batch, verbose: int, device: int | None
 ) -> list[tuple[int, dict]]:
     """A group task: train its networks together, score each fit."""
     with _on_device(device):
@@ -503,7 +508,7 @@ def fit_estimators(
     devices = _device_count()
     tasks = _split_groups(list(works.values()), n_jobs, devices)
     calls = [
-        joblib.delayed(_fit_group)(work, max_batch, verbose, i)
+        joblib.delayed(_fit_group)(work, max_batch, verbose, i if devices > 1 else None)
         for i, work in enumerate(tasks)
     ]
     calls += [
@@ -526,7 +531,7 @@ def _fit_single(fit_one, index, estimator, X, y, params) -> list[tuple[int, Any]
     return [(index, fit_one(index, estimator, X, y, params))]
 
 
-def _fit_group(work: list[_Work], max_batch, verbose: int, device: int) -> list:
+def _fit_group(work: list[_Work], max_batch, verbose: int, device: int | None) -> list:
     """An ensemble's group task: train the networks together, raise a failure."""
     with _on_device(device):
         trained = _batch.train_members(
