@@ -588,19 +588,3 @@ def test_prediction_on_the_device_does_not_depend_on_the_batch(digits, monkeypat
             clf.predict_proba(X[i : i + 1]), device[i : i + 1]
         )
     np.testing.assert_array_equal(clf.predict_proba(X[250:700]), device[250:700])
-
-
-@pytest.mark.only_backend("tensorflow")
-def test_the_xla_epoch_equals_the_graph_epoch(digits):
-    # jit_compile=True: the TensorFlow engine's epoch compiled by XLA, with
-    # rows padded to whole batches and masked out of the loss, the metrics
-    # and the batch statistics (validation rows and sample weights too). The
-    # graph epoch (tested against Keras' own fit above) gives the same.
-    X, y = digits
-    weights = np.linspace(0.5, 1.5, len(y))
-    params = {**SGD_ONE_EPOCH, "epochs": 2, "batch_normalization": True}
-    xla = MLPKerasClassifier(**params, jit_compile=True).fit(X, y, weights)
-    graph = MLPKerasClassifier(**params, jit_compile=False).fit(X, y, weights)
-    assert _max_weight_difference(xla, graph) < 1e-5
-    for key, values in graph.history_.items():
-        np.testing.assert_allclose(xla.history_[key], values, rtol=1e-5)

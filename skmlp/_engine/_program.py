@@ -118,7 +118,7 @@ class Program:
             optimizer_rule=rule,
             batch_size=batch_size,
             dtype=spec.dtype,
-            xla=uses_xla(spec.jit_compile),
+            xla=uses_xla(spec),
         )
         return program, values
 
@@ -280,17 +280,31 @@ class Program:
         return self.target != "regression"
 
 
-def uses_xla(jit_compile) -> bool:
-    """Whether the engine's TensorFlow epoch is compiled by XLA: a fixed rule.
+# jit_compile="auto" on TensorFlow: XLA's step for fits whose epoch has at
+# least this many multiply-adds (training rows x weights); see uses_xla.
+XLA_MIN_WORK = 2e8
 
-    Only for ``jit_compile=True``. Measured on a 2-core CPU (this session's
-    notes in docs/performance.md): XLA's static-shape epoch trains MNIST's
-    784-128-128-10 network about 1.9x faster per epoch, but compiling it
-    costs 4-8 s per structure and size bucket, and a small data set's repeat
-    fit (digits) was 3x slower; so "auto" keeps the graph epoch. The JAX
-    engine is XLA's already, and torch has none.
+
+def uses_xla(spec) -> bool:
+    """Whether the TensorFlow engine compiles its step with XLA: a fixed rule.
+
+    ``jit_compile=True``: always; False: never; "auto": when an epoch's
+    work, the first fit's training rows times the network's weights
+    (``spec.n_train``: continued fits keep the first fit's choice), is at
+    least ``XLA_MIN_WORK``. Measured on 2 CPU cores (``benchmarks/xla.py``,
+    docs/performance.md): the XLA step trains full MNIST's 784-128-128-10
+    about 1.5x faster per epoch than the graph and compiles in about a
+    second, once per network structure; on small data (digits, (64,): 1e7)
+    it is no faster, so the compile would not pay. The JAX engine is XLA's
+    already, and torch has none.
     """
-    return keras.backend.backend() == "tensorflow" and jit_compile is True
+    if keras.backend.backend() != "tensorflow" or spec.jit_compile is False:
+        return False
+    if spec.jit_compile is True:
+        return True
+    widths = spec.widths()
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    return spec.n_train * weights >= XLA_MIN_WORK
 
 
 def _affine(h, kernel, bias):

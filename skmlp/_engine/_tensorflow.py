@@ -3,15 +3,19 @@
 The trainer (see ``_stateful``) traces its epoch once per ``Program`` and
 reuses it for every later fit of that structure.
 
-With XLA (``Program.xla``: ``jit_compile`` True or "auto"), the epoch is
-compiled by XLA for static shapes, as the JAX engine's: the rows are padded
-to a bucketed number of batches (``steps_bucket``), every batch has
-``batch_size`` rows, and the padding is masked out of losses, metrics and
-batch statistics. XLA compiles once per padded size (nearby sizes share
-one). Dynamic shapes would make XLA recompile or fall back at every batch
-(94 s an epoch, measured). Without XLA, batches are sliced with dynamic
-shapes, so any row count runs in the same graph, and the last batch of an
-epoch is simply smaller, as in Keras' own ``fit``.
+With XLA (``Program.xla``, see ``_program.uses_xla``), each training *step*
+is compiled by XLA, called from the same graph loop: every step has
+``batch_size`` rows (the last batch of an epoch is filled up with repeated
+rows, masked out of the loss, the metrics and the batch statistics), so XLA
+compiles the step once per ``Program``, whatever the number of rows, and
+the step's elementwise work (activations, the optimizer's update) is fused.
+Measured on 2 CPU cores (``benchmarks/xla.py``), this trains as fast as
+compiling the whole epoch with XLA and compiles in about half the time,
+once instead of once per data size; the batches are sliced outside XLA, so
+no shape in XLA depends on the data. Evaluation (validation) stays in the
+graph: it has no update to fuse. Without XLA, batches are sliced with
+dynamic shapes and the last batch of an epoch is simply smaller, as in
+Keras' own ``fit``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _stateful
-from ._program import TRACES, steps_bucket
+from ._program import TRACES
 
 
 class Trainer(_stateful.Trainer):
@@ -34,48 +38,40 @@ class Trainer(_stateful.Trainer):
             if program.target == "sparse"
             else tf.TensorSpec([None, program.output_units], floatx),
             tf.TensorSpec([None], floatx),
-            tf.TensorSpec([program.hyper_size()], floatx),
         ]
+        hyper = tf.TensorSpec([program.hyper_size()], floatx)
+        seed = tf.TensorSpec([2], "int64")
         # No AutoGraph: the loops are written as tf.while_loop, and converting
         # the Python code (Keras' ops, the loss, the optimizer) cost 1.5 s of
         # a fresh process's first fit. Called as concrete functions: through
         # tf.function, TensorFlow counts every trainer's first trace as a
         # retrace of one function (they share their code) and warns about
         # "excessive retracing" once a notebook has tried five structures.
-        rows = [tf.TensorSpec([], "int32")] if program.xla else []  # real rows
         self._signatures = {
-            "epoch": [
-                *data[:3], *rows, data[3], tf.TensorSpec([2], "int64"),
-                tf.TensorSpec([], "bool"),
-            ],
-            "evaluate": [*data[:3], *rows, data[3]],
-        }  # fmt: skip
+            "epoch": [*data, hyper, seed, tf.TensorSpec([], "bool")],
+            "evaluate": [*data, hyper],
+        }
+        # The XLA step: the data's shapes with batch_size rows, the mask.
+        b = program.batch_size
+        self._step_signature = [
+            *(tf.TensorSpec([b, *spec.shape[1:]], spec.dtype) for spec in data),
+            tf.TensorSpec([b], floatx),
+            hyper,
+            seed,
+            tf.TensorSpec([], "int32"),
+        ]
         self._concrete = {}
 
     def _function(self, name):
         """The traced ``_epoch`` or ``_evaluate``, traced at its first use."""
         if name not in self._concrete:
-            xla = self.program.xla
+            xla = name == "epoch" and self.program.xla  # evaluation: the graph's
+            body = getattr(self, "_xla_" + name if xla else "_" + name)
             function = tf.function(
-                getattr(self, ("_padded_" if xla else "_") + name),
-                input_signature=self._signatures[name],
-                autograph=False,
-                jit_compile=xla,  # then compiled per padded size, at its first call
+                body, input_signature=self._signatures[name], autograph=False
             )
             self._concrete[name] = function.get_concrete_function()
         return self._concrete[name]
-
-    def to_device(self, arrays):
-        if not self.program.xla:
-            return super().to_device(arrays)
-        n, b = arrays[0].shape[0], self.program.batch_size
-        rows = steps_bucket(-(-n // b)) * b
-        padded = []
-        for a in arrays:
-            out = np.zeros((rows, *a.shape[1:]), a.dtype)
-            out[:n] = a
-            padded.append(tf.convert_to_tensor(out))
-        return (*padded, tf.constant(n, "int32"))
 
     def epoch(self, data, hyper, seed, shuffle):
         seed = tf.constant(seed.astype(np.int64))
@@ -84,83 +80,68 @@ class Trainer(_stateful.Trainer):
     def evaluate(self, data, hyper):
         return self._function("evaluate")(*data, hyper)
 
-    def _padded_epoch(self, X, Y, W, n, hyper_vec, seed, shuffle):
-        """One epoch over rows padded to whole batches (static shapes, for XLA)."""
-        TRACES["epoch"] += 1
-        program, b = self.program, self.program.batch_size
-        hyper = program.hyper(hyper_vec)
-        size = tf.shape(X)[0]  # static where XLA compiles it
-        positions = tf.range(size)
-        noise = tf.random.stateless_uniform([size], seed)
-        # Padding rows last, whatever the shuffle.
-        order = tf.cond(
+    def _order(self, n, seed, shuffle):
+        return tf.cond(
             shuffle,
-            lambda: tf.argsort(tf.where(positions < n, noise, 2.0)),
-            lambda: positions,
+            lambda: tf.argsort(tf.random.stateless_uniform([n], seed)),
+            lambda: tf.range(n),
+        )
+
+    def _xla_epoch(self, X, Y, W, hyper_vec, seed, shuffle):
+        """The graph loop over the XLA-compiled step (``_masked_step``)."""
+        TRACES["epoch"] += 1
+        b = self.program.batch_size
+        # Traced inside this graph: a call that XLA compiles at its first run.
+        step_function = tf.function(
+            self._masked_step,
+            input_signature=self._step_signature,
+            autograph=False,
+            jit_compile=True,
+        )
+        n = tf.shape(X)[0]
+        n_steps = (n + b - 1) // b
+        # The last batch filled up with row indices 0 (masked out).
+        order = tf.concat(
+            [self._order(n, seed, shuffle), tf.zeros([n_steps * b - n], "int32")], 0
         )
 
         def step(i, sums):
             idx = tf.slice(order, [i * b], [b])
             mb = tf.cast(i * b + tf.range(b) < n, X.dtype)
-            xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx) * mb
-            with tf.GradientTape() as tape:
-                out, new_state, activity = program.forward(
-                    self.params, self.state, xb, hyper, training=True, mask=mb,
-                    dropout=_dropout(seed, i),
-                )  # fmt: skip
-                count = tf.reduce_sum(mb)
-                data = tf.reduce_sum(program.per_sample_loss(yb, out) * wb) / count
-                loss = (
-                    data + activity + program.weight_penalty_value(self.params, hyper)
-                )
-            self._update(tape.gradient(loss, self.params), hyper)
-            for variable, value in zip(self.state, new_state, strict=True):
-                variable.assign(value)
-            return i + 1, sums + self._sums(program, loss * count, count, yb, out, wb)
+            xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
+            return i + 1, sums + step_function(xb, yb, wb, mb, hyper_vec, seed, i)
 
-        return _loop(step, (n + b - 1) // b, X.dtype)
+        return _loop(step, n_steps, X.dtype)
 
-    def _padded_evaluate(self, X, Y, W, n, hyper_vec):
-        TRACES["evaluate"] += 1
-        program, b = self.program, self.program.batch_size
+    def _masked_step(self, xb, yb, wb, mb, hyper_vec, seed, i):
+        """One step of ``batch_size`` rows, those where ``mb`` is 0 left out."""
+        program = self.program
         hyper = program.hyper(hyper_vec)
-
-        def step(i, sums):
-            mb = tf.cast(i * b + tf.range(b) < n, X.dtype)
-            xb, yb, wb = (_batch(a, i * b, b) for a in (X, Y, W))
-            wb = wb * mb
-            out, _, activity = program.forward(
-                self.params, self.state, xb, hyper, training=False, mask=mb
-            )
+        wb = wb * mb
+        with tf.GradientTape() as tape:
+            out, new_state, activity = program.forward(
+                self.params, self.state, xb, hyper, training=True, mask=mb,
+                dropout=_dropout(seed, i),
+            )  # fmt: skip
             count = tf.reduce_sum(mb)
-            data = tf.reduce_sum(program.per_sample_loss(yb, out) * wb)
-            return i + 1, sums + self._sums(
-                program, data + activity * count, count, yb, out, wb
-            )
-
-        sums = _loop(step, (n + b - 1) // b, X.dtype)
-        penalty = program.weight_penalty_value(self.params, hyper)
-        return sums + tf.stack([penalty * sums[1], 0.0, 0.0, 0.0])
-
-    @staticmethod
-    def _sums(program, loss_sum, count, yb, out, wb):
+            data = tf.reduce_sum(program.per_sample_loss(yb, out) * wb) / count
+            loss = data + activity + program.weight_penalty_value(self.params, hyper)
+        self._update(tape.gradient(loss, self.params), hyper)
+        for variable, value in zip(self.state, new_state, strict=True):
+            variable.assign(value)
         hits = (
             tf.reduce_sum(program.correct(yb, out) * wb)
             if program.has_accuracy
             else tf.constant(0.0, out.dtype)
         )
-        return tf.stack([loss_sum, count, hits, tf.reduce_sum(wb)])
+        return tf.stack([loss * count, count, hits, tf.reduce_sum(wb)])
 
     def _epoch(self, X, Y, W, hyper_vec, seed, shuffle):
         TRACES["epoch"] += 1
         program, b = self.program, self.program.batch_size
         hyper = program.hyper(hyper_vec)
         n = tf.shape(X)[0]
-        order = tf.cond(
-            shuffle,
-            lambda: tf.argsort(tf.random.stateless_uniform([n], seed)),
-            lambda: tf.range(n),
-        )
+        order = self._order(n, seed, shuffle)
 
         def step(i, sums):
             idx = order[i * b : (i + 1) * b]
@@ -236,12 +217,6 @@ class Trainer(_stateful.Trainer):
         sums = _loop(step, (n + b - 1) // b, X.dtype)
         penalty = program.weight_penalty_value(self.params, hyper)
         return sums + tf.stack([penalty * sums[1], 0.0, 0.0, 0.0])
-
-
-def _batch(a, start, size: int):
-    """``a[start:start + size]`` with a static size (a dynamic slice XLA keeps)."""
-    rank = len(a.shape)
-    return tf.slice(a, [start] + [0] * (rank - 1), [size, *a.shape[1:]])
 
 
 def _dropout(seed, step):
