@@ -137,6 +137,7 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
         from sklearn.base import clone
 
         from skmlp import _batch
+        from skmlp._engine import _many
 
         _batch.CPU_BATCH_MAX_WORK = float("inf")  # measure both ways
         data, hidden = arg.split(":")
@@ -144,15 +145,25 @@ def worker(case: str, contender: str, data_dir: str, arg: str) -> dict:
         hidden = tuple(int(h) for h in hidden.split("-"))
         base = MLPKerasClassifier(hidden, epochs=3, dropout=0.0)
         nets = [clone(base).set_params(random_state=i) for i in range(8)]
+        batched = []  # how many networks each train_many call trained
+        train_many = _many.train_many
+
+        def counting(models, *args, **kwargs):
+            batched.append(len(models))
+            return train_many(models, *args, **kwargs)
+
+        _many.train_many = counting
         for _ in range(2):
             gc.collect()  # not the previous run's garbage: see the docstring
             start = time.perf_counter()
             if contender == "batched":
-                store, _ = _batch.fit_members(
-                    [_batch.Member(n, X, y, None, 0) for n in nets]
+                batched.clear()
+                trained = _batch.train_members(
+                    [_batch.Member(clone(n), X, y, None, data_id=0) for n in nets]
                 )
-                fitted = sum(len(fits) for fits in store.fits.values())
-                assert fitted == 8, "not batched: see CPU_BATCH_MAX_WORK"
+                failed = [f for f, _ in trained if isinstance(f, BaseException)]
+                assert not failed, failed
+                assert batched == [8], f"not batched ({batched}): CPU_BATCH_MAX_WORK"
             else:
                 for net in nets:
                     clone(net).fit(X, y)
