@@ -290,9 +290,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         ``how``: ``_begin_fit``'s keyword arguments (``epochs``, ``reset``...).
         """
 
-        def fitted() -> dict:  # what predicts with the model's current weights
-            return {"_predictor": make_predictor(self._spec, self.model_)}
-
         return run_fit(
             self,
             lambda epoch_callback: self._fit_or_restore(
@@ -301,8 +298,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             X,
             y,
             how["epochs"],
-            fitted,
+            self._current_state,
         )
+
+    def _current_state(self) -> dict:
+        """The attributes that make a copy predict with the model's current weights.
+
+        What scikit-learn's callbacks get at each epoch's end (its
+        "reconstruction attributes"), batched or not.
+        """
+        return {"_predictor": make_predictor(self._spec, self.model_)}
 
     def _fit_or_restore(self, X, y, sample_weight, *, epoch_callback, **how):
         """Train; on any exception the estimator is left exactly as it was.

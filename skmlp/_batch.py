@@ -25,6 +25,7 @@ from ._engine import on_accelerator
 from ._keras import keras
 from ._network import network_dtype
 from ._params import PER_MEMBER
+from ._sklearn_callbacks import MemberTask, fit_under
 from ._validation import layer_sizes
 
 # Up to this much arithmetic per training step (multiply-adds per network:
@@ -97,16 +98,25 @@ def pays(estimator, n_features: int, n_outputs: int) -> bool:
 
 
 def train_members(
-    members: list[Member], *, max_batch=None, verbose: int = 0
+    members: list[Member],
+    *,
+    max_batch=None,
+    verbose: int = 0,
+    contexts: list | None = None,
+    caller=None,
 ) -> list[tuple[Any, float]]:
     """Train ``members``; (fitted estimator or its exception, seconds) each.
 
     Each member's own estimator is fitted in place. Members whose prepared
     networks share a program train together when the group pays (see the
     constants above); the others train one by one, through ``fit``. The
-    seconds are each member's share of its batch's time.
+    seconds are each member's share of its batch's time. ``contexts``: per
+    member, the scikit-learn callback task its fit belongs to (or None), of
+    the search or ensemble ``caller``.
     """
     from ._engine import _many
+
+    contexts = contexts or [None] * len(members)
 
     results: list = [None] * len(members)
     converted: dict[Any, Any] = {}
@@ -190,6 +200,7 @@ def train_members(
                     flush=True,
                 )
             start = time.perf_counter()
+            tasks = [_member_task(members[i], contexts[i], caller) for i, *_ in chunk]
             outcomes = _many.train_many(
                 [members[i].estimator.model_ for i, _, _, _ in chunk],
                 [
@@ -198,24 +209,65 @@ def train_members(
                 ],
                 data_ids=[data_id for _, data_id, _, _ in chunk],
                 verbose=max(members[i].estimator.verbose for i, _, _, _ in chunk),
+                epoch_hooks=[
+                    _epoch_hook(members[i], t)
+                    for (i, *_), t in zip(chunk, tasks, strict=True)
+                ]
+                if any(tasks)
+                else None,
             )
             share = (time.perf_counter() - start) / len(chunk)
-            for (index, _, job, before), outcome in zip(chunk, outcomes, strict=True):
+            for (index, _, job, before), outcome, task in zip(
+                chunk, outcomes, tasks, strict=True
+            ):
                 if not isinstance(outcome, BaseException):
                     outcome = members[index].estimator._end_fit(job, outcome)
+                if task is not None:
+                    task.end()
                 results[index] = (outcome, before + share)
 
     for index, member in enumerate(members):
         if results[index] is None:  # not batched: its own fit, from the start
             start = time.perf_counter()
             try:
-                fitted = member.estimator.fit(
-                    member.X, member.y, sample_weight=member.sample_weight
+                fitted = fit_under(
+                    contexts[index],
+                    caller,
+                    member.estimator,
+                    member.X,
+                    member.y,
+                    lambda m=member: m.estimator.fit(
+                        m.X, m.y, sample_weight=m.sample_weight
+                    ),
                 )
             except Exception as error:
                 fitted = error
             results[index] = (fitted, time.perf_counter() - start)
     return results
+
+
+def _member_task(member: Member, context, caller):
+    """The member's scikit-learn callback task, or None (no callbacks)."""
+    if context is None:
+        return None
+    return MemberTask(
+        context, caller, member.estimator, member.X, member.y, member.estimator.epochs
+    )
+
+
+def _epoch_hook(member: Member, task):
+    """What ``_many.train_many`` calls at each of the member's epochs' end."""
+    if task is None:
+        return None
+
+    def hook(write) -> bool:
+        def fitted() -> dict:
+            write()
+            return member.estimator._current_state()
+
+        return task.epoch_end(fitted)
+
+    return hook
 
 
 def _device():

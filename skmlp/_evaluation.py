@@ -40,6 +40,7 @@ from sklearn.utils import _safe_indexing
 from . import _batch
 from . import _sklearn_compat as compat
 from ._engine import on_accelerator
+from ._sklearn_callbacks import fit_under
 
 
 def final_step(estimator) -> tuple[Any, Any]:
@@ -90,6 +91,7 @@ class _Fit:
     split: int
     parameters: dict | None
     estimator: Any
+    context: Any = None  # scikit-learn's callback task of this fit, or None
 
 
 @dataclasses.dataclass
@@ -117,6 +119,7 @@ class _Work:
     pre: Any  # the fitted steps before the network (a Pipeline) or None
     pre_seconds: float
     split: _Split
+    context: Any = None  # scikit-learn's callback task of this fit, or None
 
 
 def evaluate(
@@ -132,21 +135,28 @@ def evaluate(
     n_jobs=None,
     pre_dispatch="2*n_jobs",
     max_batch=None,
+    contexts: list | None = None,
+    caller=None,
 ) -> list[dict]:
     """Fit and score every (candidate, split); scikit-learn's ``out`` list.
 
     ``candidates``: parameter dicts (None: the estimator as it is);
     ``splits``: (train, test) index pairs; ``fit_params`` as the estimator's
     ``fit`` takes them (split by rows, as scikit-learn splits them);
-    ``batch``: whether the networks may train together at all.
+    ``batch``: whether the networks may train together at all;
+    ``contexts``: scikit-learn's callback task of each fit, in (candidate,
+    split) order, under the search ``caller`` (None: no callbacks).
     """
+    contexts = contexts or [None] * (len(candidates) * len(splits))
     fits = []
     for c, parameters in enumerate(candidates):
         for s in range(len(splits)):
             candidate = clone(estimator)
             if parameters is not None:
                 candidate.set_params(**clone(parameters, safe=False))
-            fits.append(_Fit(len(fits), c, s, parameters, candidate))
+            fits.append(
+                _Fit(len(fits), c, s, parameters, candidate, contexts[len(fits)])
+            )
     groups, singles = (
         _groups(fits, X, y, splits, fit_params, scoring) if batch else ({}, fits)
     )
@@ -154,7 +164,7 @@ def evaluate(
     group_tasks = _split_groups(list(groups.values()), n_jobs, devices)
     group_calls = [
         joblib.delayed(_run_group)(
-            work, scoring, max_batch, scoring.verbose, i if devices > 1 else None
+            work, scoring, max_batch, i if devices > 1 else None, caller
         )
         for i, work in enumerate(group_tasks)
     ]
@@ -169,6 +179,7 @@ def evaluate(
             scoring,
             (fit.split, n_splits),
             (fit.candidate, n_candidates),
+            caller,
         )
         for fit in singles
     ]
@@ -223,7 +234,9 @@ def _groups(fits, X, y, splits, fit_params, scoring):
         member = _batch.Member(
             clone(final), X_train, split.y_train, weights, data_id=key
         )
-        work = _Work(fit.index, member, fit.estimator, fitted_pre, seconds, split)
+        work = _Work(
+            fit.index, member, fit.estimator, fitted_pre, seconds, split, fit.context
+        )
         # Steps before the network may differ within a group: only the
         # network's input width decides its program.
         groups[group, X_train.shape[1]].append(work)
@@ -330,12 +343,16 @@ def _on_device(index: int | None):
 
 
 def _run_group(
-    work: list[_Work], scoring: Scoring, max_batch, verbose: int, device: int | None
+    work: list[_Work], scoring: Scoring, max_batch, device: int | None, caller
 ) -> list[tuple[int, dict]]:
     """A group task: train its networks together, score each fit."""
     with _on_device(device):
         trained = _batch.train_members(
-            [w.member for w in work], max_batch=max_batch, verbose=verbose
+            [w.member for w in work],
+            max_batch=max_batch,
+            verbose=scoring.verbose,
+            contexts=[w.context for w in work],
+            caller=caller,
         )
         return [
             (w.index, _result(w, fitted, seconds, scoring))
@@ -410,6 +427,7 @@ def _run_single(
     scoring: Scoring,
     split_progress,
     candidate_progress,
+    caller,
 ) -> list[tuple[int, dict]]:
     """A fit that trains alone: scikit-learn's ``_fit_and_score`` as its loop calls it."""
     train, test = split
@@ -431,6 +449,8 @@ def _run_single(
         split_progress=split_progress,
         candidate_progress=candidate_progress,
         error_score=scoring.error_score,
+        caller=caller,
+        callback_ctx=fit.context,
     )
     return [(fit.index, result)]
 
@@ -445,6 +465,8 @@ def fit_estimators(
     max_batch=None,
     verbose: int = 0,
     fit_one=None,
+    contexts: list | None = None,
+    caller=None,
 ) -> list:
     """Fit each estimator on all of ``X``, ``y``; networks of one structure together.
 
@@ -452,8 +474,11 @@ def fit_estimators(
     fit parameters. Returns the fitted estimators, in order (the given
     objects where they were fitted in this process). ``fit_one(i, estimator,
     X, y, params)`` fits one that trains alone (default: its ``fit``).
+    ``contexts``: each member's scikit-learn callback task under the
+    ensemble ``caller`` (None: no callbacks).
     """
     fit_one = fit_one or _fit_one
+    contexts = contexts or [None] * len(estimators)
     works: dict[Any, list] = defaultdict(list)
     singles = []
     split = _Split(
@@ -496,7 +521,15 @@ def fit_estimators(
                 data_id="X" if pre is None else ("pre", index),
             )
             works[group].append(
-                _Work(index, member, estimator, fitted_pre, seconds, split)
+                _Work(
+                    index,
+                    member,
+                    estimator,
+                    fitted_pre,
+                    seconds,
+                    split,
+                    contexts[index],
+                )
             )
         for key, group in list(works.items()):
             if len(group) < 2 or (
@@ -508,11 +541,15 @@ def fit_estimators(
     devices = _device_count()
     tasks = _split_groups(list(works.values()), n_jobs, devices)
     calls = [
-        joblib.delayed(_fit_group)(work, max_batch, verbose, i if devices > 1 else None)
+        joblib.delayed(_fit_group)(
+            work, max_batch, verbose, i if devices > 1 else None, caller
+        )
         for i, work in enumerate(tasks)
     ]
     calls += [
-        joblib.delayed(_fit_single)(fit_one, i, estimators[i], X, y, fit_params[i])
+        joblib.delayed(_fit_single)(
+            fit_one, i, estimators[i], X, y, fit_params[i], contexts[i], caller
+        )
         for i in sorted(singles)
     ]
     done = joblib.Parallel(n_jobs=n_jobs)(calls)
@@ -527,15 +564,31 @@ def _fit_one(index, estimator, X, y, params):
     return estimator.fit(X, y, **params)
 
 
-def _fit_single(fit_one, index, estimator, X, y, params) -> list[tuple[int, Any]]:
-    return [(index, fit_one(index, estimator, X, y, params))]
+def _fit_single(
+    fit_one, index, estimator, X, y, params, context, caller
+) -> list[tuple[int, Any]]:
+    fitted = fit_under(
+        context,
+        caller,
+        estimator,
+        X,
+        y,
+        lambda: fit_one(index, estimator, X, y, params),
+    )
+    return [(index, fitted)]
 
 
-def _fit_group(work: list[_Work], max_batch, verbose: int, device: int | None) -> list:
+def _fit_group(
+    work: list[_Work], max_batch, verbose: int, device: int | None, caller
+) -> list:
     """An ensemble's group task: train the networks together, raise a failure."""
     with _on_device(device):
         trained = _batch.train_members(
-            [w.member for w in work], max_batch=max_batch, verbose=verbose
+            [w.member for w in work],
+            max_batch=max_batch,
+            verbose=verbose,
+            contexts=[w.context for w in work],
+            caller=caller,
         )
     results = []
     for w, (fitted, _) in zip(work, trained, strict=True):

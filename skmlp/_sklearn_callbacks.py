@@ -9,10 +9,17 @@ that epoch's weights as the fitted estimator (``reconstruction_attributes``),
 so ``ScoringMonitor`` scores every epoch and ``ProgressBar`` moves per epoch,
 also when a search propagates them to each network it fits.
 
+Searches and ensembles whose fits skmlp's plan runs (``_evaluation``)
+build the task tree scikit-learn's own would: a search's root task, its
+"search" task of (candidate, split) evaluations and its refit
+(``run_search``, after ``BaseSearchCV.fit``); an ensemble's root task with a
+subtask per member (``run_ensemble``). A fit that trains alone runs inside
+its evaluation task as scikit-learn's ``_fit_and_score`` runs it
+(``fit_under``); a network trained batched with others reports the same
+tasks from the batched training's epochs (``MemberTask``).
+
 Where scikit-learn has no ``sklearn.callback`` (1.6-1.8), the mixin is empty
-and a fit runs as it always did. A search with callbacks set trains its
-networks through scikit-learn's loop, one by one, so that each epoch
-reaches them (networks trained batched, on JAX, report no epochs).
+and a fit runs as it always did.
 """
 
 from __future__ import annotations
@@ -103,6 +110,7 @@ def search_candidates(search, evaluate_candidates, candidates, callback_ctx) -> 
         sequential_subtasks=False,
     ).call_on_fit_task_begin(estimator=search)
     evaluate_candidates(candidates, callback_ctx=context)
+    context.call_on_fit_task_end(estimator=search)
 
 
 def watched(estimator) -> bool:
@@ -111,3 +119,137 @@ def watched(estimator) -> bool:
     if steps:
         return any(watched(step) for _, step in steps)
     return bool(getattr(estimator, "_skl_callbacks", None))
+
+
+class SearchTasks:
+    """A search's task tree, as scikit-learn 1.9's ``BaseSearchCV.fit`` builds it.
+
+    ``fits``: one context per (candidate, split), in the plan's order.
+    """
+
+    def __init__(self, search, X, y, metadata, n_fits: int):
+        self.search, self.X, self.y, self.metadata = search, X, y, metadata
+        self.root = search._init_callback_context(
+            max_subtasks=1 + (search.refit is not False)
+        ).call_on_fit_task_begin(estimator=search, X=X, y=y, metadata=metadata)
+        self.search_task = self.root.subcontext(
+            task_name="search", max_subtasks=n_fits, sequential_subtasks=False
+        ).call_on_fit_task_begin(estimator=search)
+        self.fits = [
+            self.search_task.subcontext(
+                task_name="candidate-split-evaluation", task_id=i
+            )
+            for i in range(n_fits)
+        ]
+
+    def searched(self) -> None:
+        """Every (candidate, split) fit is done: the "search" task ends."""
+        self.search_task.call_on_fit_task_end(estimator=self.search)
+
+    def refit(self, estimator, fit: Callable[[], Any]) -> None:
+        """``fit()`` the best candidate's estimator as the "refit" task."""
+        context = self.root.subcontext(task_name="refit-with-best-params")
+        with context.propagate_callback_context(estimator):
+            context.call_on_fit_task_begin(
+                estimator=self.search, X=self.X, y=self.y, metadata=self.metadata
+            )
+            fit()
+        context.call_on_fit_task_end(
+            estimator=self.search, X=self.X, y=self.y, metadata=self.metadata
+        )
+
+    def end(self) -> None:
+        self.root.call_on_fit_task_end(
+            estimator=self.search, X=self.X, y=self.y, metadata=self.metadata
+        )
+
+
+def run_search(search, X, y, sample_weight, n_fits: int, body: Callable):
+    """``body(tasks)``: a search's fit, with its ``SearchTasks`` (None unwatched)."""
+    if not (AVAILABLE and watched(search)):
+        return body(None)
+    metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+
+    @with_callbacks
+    def task(search):
+        tasks = SearchTasks(search, X, y, metadata, n_fits)
+        result = body(tasks)
+        tasks.end()
+        return result
+
+    return task(search)
+
+
+def run_ensemble(ensemble, X, y, n_members: int, body: Callable):
+    """``body(contexts)``: an ensemble's fit, one context per member (None unwatched)."""
+    if not (AVAILABLE and watched(ensemble)):
+        return body(None)
+
+    @with_callbacks
+    def task(ensemble):
+        root = ensemble._init_callback_context(
+            max_subtasks=n_members, sequential_subtasks=False
+        ).call_on_fit_task_begin(estimator=ensemble, X=X, y=y)
+        contexts = [
+            root.subcontext(task_name="fit-member", task_id=i) for i in range(n_members)
+        ]
+        result = body(contexts)
+        root.call_on_fit_task_end(estimator=ensemble, X=X, y=y)
+        return result
+
+    return task(ensemble)
+
+
+def fit_under(context, caller, estimator, X, y, fit: Callable[[], Any]):
+    """``fit()`` as the (candidate, split) or member task ``context``."""
+    if context is None:
+        return fit()
+    with context.propagate_callback_context(estimator):
+        context.call_on_fit_task_begin(estimator=caller, X=X, y=y)
+        try:
+            return fit()
+        finally:
+            context.call_on_fit_task_end(estimator=caller, X=X, y=y)
+
+
+class MemberTask:
+    """A network trained batched with others, as the task its own fit would be.
+
+    Opened under its (candidate, split) or member ``context``: the network's
+    fit task (``epochs`` subtasks, one per epoch) hangs below it, as when
+    the network trains alone. The network carries only the callbacks
+    propagated from the search or ensemble, whose setup and teardown are
+    theirs, so it needs none of its own.
+    """
+
+    def __init__(self, context, caller, estimator, X, y, epochs: int):
+        self.context, self.caller, self.estimator = context, caller, estimator
+        self.X, self.y = X, y
+        with context.propagate_callback_context(estimator):
+            context.call_on_fit_task_begin(estimator=caller, X=X, y=y)
+            self.fit_task = with_callbacks(_open_fit_task)(estimator, X, y, epochs)
+
+    def epoch_end(self, fitted: Callable[[], dict]) -> bool:
+        """One epoch done: its task begins and ends; True to stop this network."""
+        task = self.fit_task.subcontext(task_name="epoch")
+        task.call_on_fit_task_begin(estimator=self.estimator, X=self.X, y=self.y)
+        return bool(
+            task.call_on_fit_task_end(
+                estimator=self.estimator,
+                X=self.X,
+                y=self.y,
+                reconstruction_attributes=fitted,
+            )
+        )
+
+    def end(self) -> None:
+        self.fit_task.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, reconstruction_attributes={}
+        )
+        self.context.call_on_fit_task_end(estimator=self.caller, X=self.X, y=self.y)
+
+
+def _open_fit_task(estimator, X, y, epochs: int):
+    return estimator._init_callback_context(max_subtasks=epochs).call_on_fit_task_begin(
+        estimator=estimator, X=X, y=y
+    )

@@ -5,8 +5,10 @@ backend its members run as skmlp's plan (``skmlp._evaluation``): members
 that are skmlp networks of one structure (or ``Pipeline`` objects ending in
 one), such as the labs' three-network soft vote, train together as one
 compiled program; every group and every other member is a joblib task
-(``n_jobs``). Elsewhere, and with metadata routing, scikit-learn's own
-``fit`` runs.
+(``n_jobs``). With scikit-learn's callbacks set on it (``set_callbacks``,
+scikit-learn >= 1.9), on every backend, they reach each member's fit and
+each network's epochs. Otherwise, and with metadata routing,
+scikit-learn's own ``fit`` runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sklearn.utils.multiclass import type_of_target
 from . import _batch
 from . import _sklearn_compat as compat
 from ._evaluation import fit_estimators
-from ._sklearn_callbacks import watched
+from ._sklearn_callbacks import CallbackSupportMixin, run_ensemble, watched
 
 __all__ = ["VotingClassifier"]
 
@@ -38,7 +40,7 @@ _DOC = """
 """
 
 
-class VotingClassifier(_sk.VotingClassifier):
+class VotingClassifier(CallbackSupportMixin, _sk.VotingClassifier):
     __doc__ = (_sk.VotingClassifier.__doc__ or "").split("\n")[0] + _DOC
 
     def __init__(
@@ -67,13 +69,14 @@ class VotingClassifier(_sk.VotingClassifier):
 
         On the JAX backend, the skmlp members that share a network structure
         train together; every group and every other member is a task for
-        ``n_jobs``.
+        ``n_jobs``. scikit-learn's callbacks set on the ensemble
+        (``set_callbacks``, scikit-learn >= 1.9) reach each member's fit and
+        each network's epochs, on every backend.
         """
         if (
-            not _batch.available()
+            not (_batch.available() or watched(self))
             or sklearn.get_config().get("enable_metadata_routing")
             or set(fit_params) - {"sample_weight"}
-            or watched(self)
         ):
             return super().fit(X, y, **fit_params)
         # scikit-learn's checks and encoding of y (VotingClassifier.fit) ...
@@ -111,15 +114,23 @@ class VotingClassifier(_sk.VotingClassifier):
                 estimator, X, y, params, "Voting", messages[index]
             )
 
-        self.estimators_ = fit_estimators(
-            [clone(member) for _, member in kept],
+        self.estimators_ = run_ensemble(
+            self,
             X,
             y_encoded,
-            [dict(fit_params) for _ in kept],
-            n_jobs=self.n_jobs,
-            max_batch=self.max_batch,
-            verbose=int(bool(self.verbose)),
-            fit_one=fit_one,
+            len(kept),
+            lambda contexts: fit_estimators(
+                [clone(member) for _, member in kept],
+                X,
+                y_encoded,
+                [dict(fit_params) for _ in kept],
+                n_jobs=self.n_jobs,
+                max_batch=self.max_batch,
+                verbose=int(bool(self.verbose)),
+                fit_one=fit_one,
+                contexts=contexts,
+                caller=self,
+            ),
         )
         self.named_estimators_ = Bunch()
         fitted = iter(self.estimators_)

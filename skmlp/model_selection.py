@@ -8,7 +8,8 @@ of an skmlp estimator, or of a ``Pipeline`` ending in one, that share a
 network structure trained together as one compiled program, and every
 group and every other fit a joblib task (``n_jobs``, any joblib backend).
 Results, best candidate and refit are scikit-learn's own. Elsewhere, and
-where the plan does not apply (scikit-learn callbacks set, metadata routing,
+where the plan does not apply (scikit-learn callbacks set on the network
+itself, metadata routing,
 fit parameters other than the network's ``sample_weight``), scikit-learn's
 own loop runs. The user guide's "Many networks at once" says when it
 batches.
@@ -29,7 +30,7 @@ from sklearn.utils import indexable
 from . import _batch
 from . import _sklearn_compat as compat
 from ._evaluation import Scoring, evaluate, final_step, weight_key
-from ._sklearn_callbacks import search_candidates, watched
+from ._sklearn_callbacks import run_search, search_candidates, watched
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_score"]
 
@@ -40,7 +41,8 @@ def _planned(estimator, params) -> bool:
     On the JAX backend, for an skmlp network or a ``Pipeline`` ending in
     one, with fit parameters the plan reproduces (the network's
     ``sample_weight``; a search's ``groups``), without metadata routing or
-    scikit-learn callbacks (whose tasks follow scikit-learn's own loop).
+    scikit-learn callbacks set on the network itself (callbacks set on the
+    search reach each fit's epochs through the plan).
     """
     if not _batch.available() or final_step(estimator)[0] is None:
         return False
@@ -69,13 +71,12 @@ class _BatchedSearch:
         networks that share a structure train together, each group and
         each other fit a task for ``n_jobs``. Elsewhere scikit-learn's loop.
         """
-        if watched(self) or not _planned(self.estimator, params):
+        if not _planned(self.estimator, params):
             return super().fit(X, y, **params)
         return self._planned_fit(X, y, params)
 
     def _planned_fit(self, X, y, params):
         """scikit-learn's ``BaseSearchCV.fit``, its loop replaced by the plan."""
-        scorers, refit_metric = compat.search_scorers(self)
         X, y = indexable(X, y)
         params = compat.method_params(X, params)
         routed = compat.search_routed_params(self, params)
@@ -88,6 +89,19 @@ class _BatchedSearch:
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
         candidates = self._candidate_list()
+        n_fits = len(candidates) * len(splits)
+        return run_search(
+            self,
+            X,
+            y,
+            params.get(weight_key(self.estimator)),
+            n_fits,
+            lambda tasks: self._evaluate(X, y, routed, candidates, splits, tasks),
+        )
+
+    def _evaluate(self, X, y, routed, candidates, splits, tasks):
+        """The plan's fits, their results and the refit (``tasks``: callbacks')."""
+        scorers, refit_metric = compat.search_scorers(self)
         if self.verbose > 0:
             print(
                 f"Fitting {self.n_splits_} folds for each of {len(candidates)} "
@@ -111,7 +125,11 @@ class _BatchedSearch:
             n_jobs=self.n_jobs,
             pre_dispatch=self.pre_dispatch,
             max_batch=self.max_batch,
+            contexts=None if tasks is None else tasks.fits,
+            caller=self,
         )
+        if tasks is not None:
+            tasks.searched()
         if len(out) < 1:
             raise ValueError(
                 "No fits were performed. Was the CV iterator empty? "
@@ -138,10 +156,15 @@ class _BatchedSearch:
                 **clone(self.best_params_, safe=False)
             )
             start = time.time()
-            if y is not None:
-                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+            data = (X,) if y is None else (X, y)
+
+            def refit():
+                self.best_estimator_.fit(*data, **routed.estimator.fit)
+
+            if tasks is None:
+                refit()
             else:
-                self.best_estimator_.fit(X, **routed.estimator.fit)
+                tasks.refit(self.best_estimator_, refit)
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_

@@ -58,6 +58,7 @@ def test_callbacks_propagate_from_a_search_to_each_epoch(digits):
     watched.fit(X, y)
     epochs = [e for e in recorder.ended if e == ("MLPKerasClassifier", "epoch")]
     assert len(epochs) == (2 * 2 + 1) * 2  # (candidates x folds + refit) x epochs
+    assert ("GridSearchCV", "search") in recorder.ended
     np.testing.assert_array_equal(
         watched.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
     )
@@ -69,3 +70,44 @@ def test_callbacks_set_on_a_network_travel_with_clone(digits):
     network = MLPKerasClassifier((8,), epochs=3, random_state=0).set_callbacks(recorder)
     cross_validate(network, X / 16, y, cv=2)
     assert recorder.ended.count(("MLPKerasClassifier", "epoch")) == 2 * 3
+
+
+@pytest.mark.backends
+@pytest.mark.only_backend("jax")
+def test_callbacks_reach_each_epoch_of_networks_trained_batched(digits, capsys):
+    # On JAX the search's 4 fits train as one batch; each network still
+    # reports its fit and each of its epochs, as when it trains alone.
+    X, y = digits
+    grid = {"learning_rate": [0.01, 0.02]}
+    network = MLPKerasClassifier((8,), epochs=2, random_state=0)
+    plain = GridSearchCV(network, grid, cv=2).fit(X, y)
+    recorder = Recorder()
+    watched = GridSearchCV(network, grid, cv=2, verbose=1)
+    watched.set_callbacks(recorder, ProgressBar()).fit(X, y)
+    assert "[skmlp] training 4 networks" in capsys.readouterr().out
+    assert recorder.ended.count(("MLPKerasClassifier", "epoch")) == (4 + 1) * 2
+    assert recorder.ended.count(("MLPKerasClassifier", "fit")) == 4 + 1
+    assert ("GridSearchCV", "search") in recorder.ended
+    np.testing.assert_array_equal(
+        watched.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
+
+
+@pytest.mark.backends
+@pytest.mark.only_backend("tensorflow", "jax")
+def test_a_voting_ensemble_passes_its_callbacks_to_each_members_epochs(digits):
+    from skmlp.ensemble import VotingClassifier
+
+    X, y = digits
+    members = [
+        (f"net{i}", MLPKerasClassifier((8,), epochs=2, random_state=i))
+        for i in range(4)
+    ]
+    plain = VotingClassifier(members, voting="soft").fit(X, y)
+    recorder = Recorder()
+    vote = VotingClassifier(members, voting="soft").set_callbacks(recorder)
+    vote.fit(X, y)
+    assert recorder.ended.count(("MLPKerasClassifier", "epoch")) == 4 * 2
+    assert recorder.ended.count(("MLPKerasClassifier", "fit")) == 4
+    assert recorder.ended[-1] == ("VotingClassifier", "fit")
+    np.testing.assert_allclose(vote.predict_proba(X), plain.predict_proba(X))

@@ -51,6 +51,18 @@ def early_stopping_of(callbacks) -> tuple[int, float] | None | bool:
     return float(cb.patience), abs(float(cb.min_delta))  # inf: never stops
 
 
+def _writer(model, m: int, params, state, opt_vars):
+    """Writes member ``m``'s weights (of this epoch) into its model, when called."""
+
+    def write():
+        host = jax.device_get(
+            tuple([v[m] for v in part] for part in (params, state, opt_vars))
+        )
+        _write(model, *([np.asarray(v) for v in part] for part in host))
+
+    return write
+
+
 @jax.jit
 def _select(mask, new, old):
     """Per member (the leading axis), ``new`` where ``mask`` else ``old``."""
@@ -86,13 +98,16 @@ class _Rows:
         self.W = jax.device_put(np.stack([pad(w) for w in ws]))
 
 
-def train_many(models, jobs, *, data_ids, verbose: int = 0):
+def train_many(models, jobs, *, data_ids, verbose: int = 0, epoch_hooks=None):
     """Train the members' networks together; a history or an exception each.
 
     ``jobs`` are the members' engine arguments (``_BaseMLP._engine_arguments``,
     one ``Program`` and ``shuffle`` for all), plus ``X`` and ``n_train``.
     Members with equal ``data_ids`` share their ``X``. The trained weights are
     written to each member's model; a failed member's model is left as is.
+    ``epoch_hooks``: per member, None or ``hook(write)`` called at each of its
+    epochs' end, ``write()`` putting that epoch's weights into its model;
+    True from a hook stops that member.
     """
     enable_persistent_cache()
     program = jobs[0]["program"]
@@ -201,6 +216,10 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0):
                 continue
             for key, value in logs.items():
                 histories[m].setdefault(key, []).append(value)
+            if epoch_hooks is not None and epoch_hooks[m] is not None:
+                write = _writer(models[m], m, params, state, opt_vars)
+                if epoch_hooks[m](write):
+                    live[m] = False
             if watch[m]:  # Keras' EarlyStopping.on_epoch_end, per member
                 patience, min_delta = stopping[m]
                 current = logs.get("val_loss")
