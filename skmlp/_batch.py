@@ -54,6 +54,17 @@ class Member:
     y: Any
     sample_weight: Any = None
     data_id: Any = None
+    # fit's X_val, y_val and sample_weight_val (the same objects for every
+    # member that validates on the same set), or None.
+    validation: tuple | None = None
+
+    def fit_params(self) -> dict:
+        """The member's fit parameters, as its own ``fit`` takes them."""
+        params = {"sample_weight": self.sample_weight}
+        if self.validation is not None:
+            X_val, y_val, weights = self.validation
+            params.update(X_val=X_val, y_val=y_val, sample_weight_val=weights)
+        return params
 
 
 def available() -> bool:
@@ -141,6 +152,17 @@ def train_members(
                     converted[data_key] = np.ascontiguousarray(X, dtype=dtype)
                     finite[data_key] = bool(np.isfinite(converted[data_key].sum()))
                 X = converted[data_key]
+        validation = member.validation
+        if validation is not None and data_key is not None:
+            # The validation set in the same float type, once for all members
+            # (the engine then holds it once).
+            val_key = ("val", id(validation[0]), data_key[1])
+            if val_key not in converted:
+                converted[val_key] = (
+                    validation[0],  # kept alive: its id is the key
+                    np.ascontiguousarray(validation[0], dtype=data_key[1]),
+                )
+            validation = (converted[val_key][1], *validation[1:])
         start = time.perf_counter()
         try:
             with sklearn.config_context(
@@ -153,6 +175,7 @@ def train_members(
                     member.sample_weight,
                     epochs=estimator.epochs,
                     reset=True,
+                    validation=validation,
                 )
         except Exception as error:  # the same error the member's fit raises
             results[index] = (error, time.perf_counter() - start)
@@ -236,9 +259,7 @@ def train_members(
                     member.estimator,
                     member.X,
                     member.y,
-                    lambda m=member: m.estimator.fit(
-                        m.X, m.y, sample_weight=m.sample_weight
-                    ),
+                    lambda m=member: m.estimator.fit(m.X, m.y, **m.fit_params()),
                 )
             except Exception as error:
                 fitted = error

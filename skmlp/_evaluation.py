@@ -33,9 +33,11 @@ from typing import Any
 
 import joblib
 import numpy as np
+import sklearn
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
+from sklearn.utils.metadata_routing import process_routing
 
 from . import _batch
 from . import _sklearn_compat as compat
@@ -63,10 +65,57 @@ def final_step(estimator) -> tuple[Any, Any]:
 
 
 def weight_key(estimator) -> str:
-    """The fit parameter that carries the network's sample weights."""
-    if isinstance(estimator, Pipeline):
+    """The fit parameter that carries the network's sample weights.
+
+    (Without metadata routing; with it, every name is the network's own.)
+    """
+    if isinstance(estimator, Pipeline) and not _routing():
         return f"{estimator.steps[-1][0]}__sample_weight"
     return "sample_weight"
+
+
+# The fit parameters a network trained batched takes.
+NETWORK_PARAMS = frozenset({"sample_weight", "X_val", "y_val", "sample_weight_val"})
+
+
+def _routing() -> bool:
+    return bool(sklearn.get_config().get("enable_metadata_routing"))
+
+
+def network_params(estimator, params: dict, transform_val) -> dict | None:
+    """The fit parameters the network of ``estimator`` gets from ``params``.
+
+    ``params``: one split's fit parameters, as ``estimator.fit`` takes them
+    (a ``Pipeline``'s prefixed ``step__name``, or its routed names under
+    metadata routing, where a ``transform_input=["X_val"]`` pipeline passes
+    ``X_val`` through its fitted steps: ``transform_val``). None where the plan
+    cannot reproduce what the estimator would do with them (the steps before
+    the network take some, or the network takes others): that fit then runs
+    as scikit-learn runs it.
+    """
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+        network = dict(params)
+    elif _routing():
+        try:
+            routed = process_routing(estimator, "fit", **params)
+        except Exception:  # the fit itself reports it, as scikit-learn's would
+            return None
+        for name, _ in estimator.steps[:-1]:
+            if any(routed[name].get(method) for method in ("fit", "fit_transform")):
+                return None
+        network = dict(routed[estimator.steps[-1][0]].fit)
+        if "X_val" in network and "X_val" in (estimator.transform_input or ()):
+            network["X_val"] = transform_val(network["X_val"])
+    else:
+        prefix = estimator.steps[-1][0] + "__"
+        if estimator.transform_input or any(not k.startswith(prefix) for k in params):
+            return None
+        network = {k[len(prefix) :]: v for k, v in params.items()}
+    if set(network) - NETWORK_PARAMS or ("X_val" in network) != ("y_val" in network):
+        return None
+    if "sample_weight_val" in network and "X_val" not in network:
+        return None
+    return network
 
 
 @dataclasses.dataclass
@@ -205,6 +254,7 @@ def _groups(fits, X, y, splits, fit_params, scoring):
     singles = []
     prepared: dict[int, _Split] = {}
     transformed: dict[tuple, Any] = {}
+    transformed_val: dict[tuple, Any] = {}
     for fit in fits:
         final, pre = final_step(fit.estimator)
         if final is None:
@@ -230,9 +280,31 @@ def _groups(fits, X, y, splits, fit_params, scoring):
         ):
             singles.append(fit)  # its own pipeline fit reports any error
             continue
-        weights = split.fit_params.get(weight_key(fit.estimator))
+
+        def transform_val(X_val, key=key, fitted_pre=fitted_pre):
+            # Once per split and validation set, for every candidate.
+            if (key, id(X_val)) not in transformed_val:
+                transformed_val[key, id(X_val)] = fitted_pre.transform(X_val)
+            return transformed_val[key, id(X_val)]
+
+        params = network_params(fit.estimator, split.fit_params, transform_val)
+        if params is None:
+            singles.append(fit)
+            continue
+        validation = None
+        if "X_val" in params:
+            validation = (
+                params["X_val"],
+                params["y_val"],
+                params.get("sample_weight_val"),
+            )
         member = _batch.Member(
-            clone(final), X_train, split.y_train, weights, data_id=key
+            clone(final),
+            X_train,
+            split.y_train,
+            params.get("sample_weight"),
+            data_id=key,
+            validation=validation,
         )
         work = _Work(
             fit.index, member, fit.estimator, fitted_pre, seconds, split, fit.context

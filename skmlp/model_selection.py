@@ -9,10 +9,9 @@ network structure trained together as one compiled program, and every
 group and every other fit a joblib task (``n_jobs``, any joblib backend).
 Results, best candidate and refit are scikit-learn's own. Elsewhere, and
 where the plan does not apply (scikit-learn callbacks set on the network
-itself, metadata routing,
-fit parameters other than the network's ``sample_weight``), scikit-learn's
-own loop runs. The user guide's "Many networks at once" says when it
-batches.
+itself; fit parameters the network does not take, without metadata
+routing; ``cross_validate`` under routing), scikit-learn's own loop runs.
+The user guide's "Many networks at once" says when it batches.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from sklearn.utils import indexable
 
 from . import _batch
 from . import _sklearn_compat as compat
-from ._evaluation import Scoring, evaluate, final_step, weight_key
+from ._evaluation import NETWORK_PARAMS, Scoring, evaluate, final_step, weight_key
 from ._sklearn_callbacks import run_search, search_candidates, watched
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_score"]
@@ -39,16 +38,21 @@ def _planned(estimator, params) -> bool:
     """Whether skmlp's plan runs these fits (else scikit-learn's loop does).
 
     On the JAX backend, for an skmlp network or a ``Pipeline`` ending in
-    one, with fit parameters the plan reproduces (the network's
-    ``sample_weight``; a search's ``groups``), without metadata routing or
-    scikit-learn callbacks set on the network itself (callbacks set on the
-    search reach each fit's epochs through the plan).
+    one, without scikit-learn callbacks set on the network itself
+    (callbacks set on the search reach each fit's epochs through the plan),
+    with fit parameters the network takes (``sample_weight``, ``X_val``,
+    ``y_val``, ``sample_weight_val``; a search's ``groups``) or under
+    metadata routing (the plan runs a fit whose routed parameters reach
+    anything else as scikit-learn would).
     """
     if not _batch.available() or final_step(estimator)[0] is None:
         return False
-    if sklearn.get_config().get("enable_metadata_routing") or watched(estimator):
+    if watched(estimator):
         return False
-    return set(params) <= {"groups", weight_key(estimator)}
+    if sklearn.get_config().get("enable_metadata_routing"):
+        return True  # the plan checks what each fit's routed parameters reach
+    prefix = weight_key(estimator).removesuffix("sample_weight")
+    return set(params) <= {"groups"} | {prefix + name for name in NETWORK_PARAMS}
 
 
 class _BatchedSearch:
@@ -293,7 +297,8 @@ def cross_validate(
     each fold's share of its batch's time.
     """
     params = dict(params or {})
-    if watched(estimator) or not _planned(estimator, params):
+    routing = sklearn.get_config().get("enable_metadata_routing")
+    if routing or watched(estimator) or not _planned(estimator, params):
         return _sk.cross_validate(
             estimator,
             X,

@@ -373,3 +373,42 @@ def test_steps_before_the_network_are_fitted_once_per_split(digits, training):
     # Batched: once per split and once for the refit; one by one: every fit.
     assert CountedScaler.fits == (3 if training.batched else 9)
     assert np.isfinite(ours.cv_results_["mean_test_score"]).all()
+
+
+def test_a_validation_set_of_ones_own_trains_batched_too(digits, training):
+    # X_val/y_val (the same rows for every fold) keep the batched path, as a
+    # fit parameter and under metadata routing through a pipeline that
+    # passes X_val through its fitted scaler (transform_input).
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
+    X, y = digits
+    X_val, y_val = X[-100:], y[-100:]
+    X, y = X[:-100], y[:-100]
+    model = small(early_stopping=True, patience=1, epochs=4)
+    grid = {"learning_rate": [1e-2, 2e-2]}
+    ours, printed = run(
+        GridSearchCV(model, grid, cv=2, verbose=1).fit, X, y, X_val=X_val, y_val=y_val
+    )
+    training.check(printed, fits=5, together=[4])
+    theirs = sk.GridSearchCV(model, grid, cv=2).fit(X, y, X_val=X_val, y_val=y_val)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert "val_loss" in ours.best_estimator_.history_
+    training.reset()  # scikit-learn's own fits, one by one everywhere
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("net", clone(model))],
+            transform_input=["X_val"],
+        )
+        pipe["net"].set_fit_request(X_val=True, y_val=True)
+        grid = {"net__learning_rate": [1e-2, 2e-2]}
+        ours, printed = run(
+            GridSearchCV(pipe, grid, cv=2, verbose=1).fit,
+            X,
+            y,
+            X_val=X_val,
+            y_val=y_val,
+        )
+        training.check(printed, fits=5, together=[4])
+        theirs = sk.GridSearchCV(pipe, grid, cv=2).fit(X, y, X_val=X_val, y_val=y_val)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)

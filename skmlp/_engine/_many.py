@@ -115,20 +115,38 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0, epoch_hooks=None):
     run = trainer(program)
     M = len(jobs)
 
-    # One device copy of each distinct data set; members index into it.
+    # One device copy of each distinct data set (a validation set of the
+    # user's own included: one object, the same for every fold); members
+    # index into it.
     offsets, blocks, total = {}, [], 0
-    for job, data_id in zip(jobs, data_ids, strict=True):
-        if data_id not in offsets:
-            offsets[data_id] = total
-            blocks.append(job["X"])
-            total += job["X"].shape[0]
+
+    def hold(key, X):
+        nonlocal total
+        if key not in offsets:
+            offsets[key] = total
+            blocks.append(X)
+            total += X.shape[0]
+
+    own = [  # validation rows of the user's own, not the last rows of X
+        j["validation"] is not None and j["n_train"] == j["X"].shape[0] for j in jobs
+    ]
+    for job, data_id, own_set in zip(jobs, data_ids, own, strict=True):
+        hold(data_id, job["X"])
+        if own_set:
+            hold(("val", id(job["validation"][0])), job["validation"][0])
     X_all = to_device(*blocks)
 
-    def rows(job, data_id, start, stop):
-        return np.arange(start, stop, dtype=np.int32) + offsets[data_id]
+    def rows(key, start, stop):
+        return np.arange(start, stop, dtype=np.int32) + offsets[key]
+
+    def val_rows_of(job, data_id, own_set):
+        if own_set:
+            X_val = job["validation"][0]
+            return rows(("val", id(X_val)), 0, X_val.shape[0])
+        return rows(data_id, job["n_train"], job["X"].shape[0])
 
     train_rows = _Rows(
-        [rows(j, d, 0, j["n_train"]) for j, d in zip(jobs, data_ids, strict=True)],
+        [rows(d, 0, j["n_train"]) for j, d in zip(jobs, data_ids, strict=True)],
         program.batch_size,
         [j["data"][1] for j in jobs],
         [j["data"][2] for j in jobs],
@@ -139,10 +157,7 @@ def train_many(models, jobs, *, data_ids, verbose: int = 0, epoch_hooks=None):
         empty_y = jobs[0]["data"][1][:0]
         empty_w = jobs[0]["data"][2][:0]
         val_rows = _Rows(
-            [
-                rows(j, d, j["n_train"], j["X"].shape[0])
-                for j, d in zip(jobs, data_ids, strict=True)
-            ],
+            [val_rows_of(j, d, o) for j, d, o in zip(jobs, data_ids, own, strict=True)],
             program.batch_size,
             [empty_y if j["validation"] is None else j["validation"][1] for j in jobs],
             [empty_w if j["validation"] is None else j["validation"][2] for j in jobs],
