@@ -45,6 +45,7 @@ SECTIONS = {
     ],
     "skmlp.plotting": [
         skmlp.plotting.HistoryDisplay,
+        skmlp.plotting.LiveHistory,
         skmlp.plotting.DigitsDisplay,
         skmlp.plotting.SearchResultsDisplay,
         skmlp.plotting.plot_history,
