@@ -36,6 +36,7 @@ median as the second fit (steadier on a busy machine)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -72,12 +73,31 @@ def _digits():
     return (X / 16).astype("float32"), y, (X / 16).astype("float32"), y
 
 
+def _jit_compile():
+    """skmlp's ``jit_compile`` in this run (``--jit-compile``)."""
+    value = os.environ.get("BENCH_JIT_COMPILE", "auto")
+    return {"true": True, "false": False}.get(value, value)
+
+
+def _versions() -> str:
+    import importlib.metadata as metadata
+    import platform
+
+    names = ("numpy", "scikit-learn", "keras", "tensorflow", "jax", "torch")
+    found = []
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    return f"Python {platform.python_version()}, " + ", ".join(found)
+
+
 def _fitter(contender: str, hidden, epochs: int, seed: int):
     """A function (X, y) -> predict_proba for one contender's fit."""
     if contender in ("skmlp", "skmlp-keras"):
         from skmlp import MLPKerasClassifier
 
         engine = "keras" if contender == "skmlp-keras" else "auto"
+        jit_compile = _jit_compile()
 
         def fit(X, y):
             return (
@@ -88,6 +108,7 @@ def _fitter(contender: str, hidden, epochs: int, seed: int):
                     dropout=0.0,  # the same network as the other contenders'
                     random_state=seed,
                     engine=engine,
+                    jit_compile=jit_compile,
                 )
                 .fit(X, y)
                 .predict_proba
@@ -179,8 +200,10 @@ def worker(
             from skmlp import MLPKerasClassifier as Estimator
         else:
             from sklearn.neural_network import MLPClassifier as Estimator
+        seed = int(os.environ.get("BENCH_SEED", "0"))
+        extra = {"jit_compile": _jit_compile()} if contender == "skmlp" else {}
         start = time.perf_counter()
-        est = Estimator(random_state=int(os.environ.get("BENCH_SEED", "0"))).fit(X, y)
+        est = Estimator(random_state=seed, **extra).fit(X, y)
         seconds = time.perf_counter() - start
         return {"seconds": seconds, "accuracy": float(est.score(X_test, y_test))}
     X, y, X_test, y_test = _digits() if case == "digits" else _mnist(data_dir)
@@ -250,6 +273,17 @@ def main(argv=None) -> int:
         help="default: all that the other options allow",
     )
     parser.add_argument(
+        "--contenders",
+        nargs="+",
+        help="only these (skmlp first): skmlp skmlp-keras sklearn keras scikeras limit",
+    )
+    parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="skmlp's jit_compile (TensorFlow: XLA's step or the graph loop)",
+    )
+    parser.add_argument(
         "--code",
         nargs="+",
         help="source trees of skmlp to compare, alternating (only skmlp runs)",
@@ -268,9 +302,10 @@ def main(argv=None) -> int:
         print(json.dumps(worker(*args.worker, args.epochs, args.data, args.fits)))
         return 0
 
+    os.environ["BENCH_JIT_COMPILE"] = args.jit_compile  # the workers inherit it
     command = " ".join(["python benchmarks/engine.py", *(argv or sys.argv[1:])])
     lines = ["# Engine benchmark", "", f"`{command}`, medians of {args.runs} runs, "
-             "each in a fresh process.", ""]  # fmt: skip
+             "each in a fresh process.", "", _versions(), ""]  # fmt: skip
 
     def say(line=""):
         print(line, flush=True)
@@ -297,8 +332,10 @@ def main(argv=None) -> int:
                 contenders += ["sklearn"]
                 if case == "mnist":
                     contenders += ["keras", "scikeras"]
-            if case == "mnist" and backend == "jax":
-                contenders += ["limit"]
+            if case == "mnist":
+                contenders += ["limit"]  # JAX's, whatever KERAS_BACKEND says
+            if args.contenders:
+                contenders = [c for c in contenders if c in args.contenders]
             results = {c: [] for c in contenders}
             warm = []
             for _ in range(args.runs):

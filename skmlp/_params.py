@@ -518,12 +518,18 @@ PARAMETERS = (
         "jit_compile",
         (Options("auto"), Boolean()),
         """bool or "auto", default="auto"
-        XLA compilation. True: on TensorFlow, skmlp's engine compiles each
-        epoch with XLA for static shapes (rows padded to whole batches),
-        faster per epoch on large data but several seconds to compile per
-        network structure; "auto" and False: TensorFlow's graph. With
-        ``engine="keras"``, Keras' ``compile(jit_compile=...)``.""",
-        "`compile(jit_compile=...)`; `True`: the TensorFlow engine's epoch by XLA",
+        XLA compilation of the TensorFlow engine's training step (each step
+        ``batch_size`` rows, the last batch of an epoch filled up and masked
+        out): compiled once per network structure (about a second on a CPU),
+        then about 1.5x faster per epoch on large data. True: always; False:
+        never (TensorFlow's graph loop, which any row count shares); "auto":
+        when an epoch's training rows times the network's weights reach
+        1e9 (full MNIST with 784-128-128-10: 7e9; digits with (64,): 1e7),
+        decided by the first fit, kept by continued ones. Dropout draws
+        other random numbers with XLA than without. JAX compiles with XLA
+        always, torch never. With ``engine="keras"``, Keras'
+        ``compile(jit_compile=...)``.""",
+        '`compile(jit_compile=...)`; the TensorFlow engine: its step by XLA (`"auto"`: large epochs)',
         continued=Continued.ENGINE,
         compiled=Compiled.STRUCTURE,
     ),

@@ -198,5 +198,6 @@ def test_the_rule_for_xla():
     mnist = (60000, (784, 128, 128, 10))  # 7e9: XLA
     assert not _program.uses_xla(_spec("auto", *digits))
     assert _program.uses_xla(_spec("auto", *mnist))
+    assert not _program.uses_xla(_spec("auto", 5000, mnist[1]))  # 6e8
     assert _program.uses_xla(_spec(True, *digits))
     assert not _program.uses_xla(_spec(False, *mnist))

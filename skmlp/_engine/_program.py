@@ -282,7 +282,7 @@ class Program:
 
 # jit_compile="auto" on TensorFlow: XLA's step for fits whose epoch has at
 # least this many multiply-adds (training rows x weights); see uses_xla.
-XLA_MIN_WORK = 2e8
+XLA_MIN_WORK = 1e9
 
 
 def uses_xla(spec) -> bool:
@@ -293,10 +293,11 @@ def uses_xla(spec) -> bool:
     (``spec.n_train``: continued fits keep the first fit's choice), is at
     least ``XLA_MIN_WORK``. Measured on 2 CPU cores (``benchmarks/xla.py``,
     docs/performance.md): the XLA step trains full MNIST's 784-128-128-10
-    about 1.5x faster per epoch than the graph and compiles in about a
-    second, once per network structure; on small data (digits, (64,): 1e7)
-    it is no faster, so the compile would not pay. The JAX engine is XLA's
-    already, and torch has none.
+    (7e9) 1.5-1.8x faster per epoch than the graph and compiles in about a
+    second of CPU, once per network structure; at 5,000 rows of it (6e8) a
+    repeat fit is no faster (0.83x CPU, 1.15x wall) and the first fit 2x
+    slower, and digits with (64,) (1e7) gains nothing, so there the compile
+    does not pay. The JAX engine is XLA's already, and torch has none.
     """
     if keras.backend.backend() != "tensorflow" or spec.jit_compile is False:
         return False
