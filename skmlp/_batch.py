@@ -255,11 +255,11 @@ def train_members(
             try:
                 fitted = fit_under(
                     contexts[index],
-                    caller,
-                    member.estimator,
-                    member.X,
-                    member.y,
-                    lambda m=member: m.estimator.fit(m.X, m.y, **m.fit_params()),
+                    caller=caller,
+                    estimator=member.estimator,
+                    X=member.X,
+                    y=member.y,
+                    fit=lambda m=member: m.estimator.fit(m.X, m.y, **m.fit_params()),
                 )
             except Exception as error:
                 fitted = error
@@ -272,7 +272,12 @@ def _member_task(member: Member, context, caller):
     if context is None:
         return None
     return MemberTask(
-        context, caller, member.estimator, member.X, member.y, member.estimator.epochs
+        context,
+        caller=caller,
+        estimator=member.estimator,
+        X=member.X,
+        y=member.y,
+        epochs=member.estimator.epochs,
     )
 
 

@@ -641,11 +641,11 @@ def _fit_single(
 ) -> list[tuple[int, Any]]:
     fitted = fit_under(
         context,
-        caller,
-        estimator,
-        X,
-        y,
-        lambda: fit_one(index, estimator, X, y, params),
+        caller=caller,
+        estimator=estimator,
+        X=X,
+        y=y,
+        fit=lambda: fit_one(index, estimator, X, y, params),
     )
     return [(index, fitted)]
 

@@ -200,7 +200,7 @@ def run_ensemble(ensemble, X, y, n_members: int, body: Callable):
     return task(ensemble)
 
 
-def fit_under(context, caller, estimator, X, y, fit: Callable[[], Any]):
+def fit_under(context, *, caller, estimator, X, y, fit: Callable[[], Any]):
     """``fit()`` as the (candidate, split) or member task ``context``."""
     if context is None:
         return fit()
@@ -222,7 +222,7 @@ class MemberTask:
     theirs, so it needs none of its own.
     """
 
-    def __init__(self, context, caller, estimator, X, y, epochs: int):
+    def __init__(self, context, *, caller, estimator, X, y, epochs: int):
         self.context, self.caller, self.estimator = context, caller, estimator
         self.X, self.y = X, y
         with context.propagate_callback_context(estimator):
