@@ -232,7 +232,7 @@ def evaluate(
         )
         for fit in singles
     ]
-    if n_jobs in (None, 1) and devices > 1 and len(group_calls) > 1:
+    if joblib.effective_n_jobs(n_jobs) == 1 and devices > 1 and len(group_calls) > 1:
         # One process, several devices: a thread per device, so that the
         # groups placed on them train at the same time.
         with joblib.parallel_config(backend="threading"):
@@ -383,9 +383,8 @@ def _split_groups(groups: list[list], n_jobs, devices: int) -> list[list]:
     Halves keep at least ``CPU_BATCH_MIN_MEMBERS`` networks on a CPU (fewer
     would train no faster together than apart).
     """
-    workers = devices
-    if n_jobs not in (None, 1):
-        workers = max(workers, joblib.effective_n_jobs(n_jobs))
+    # n_jobs=None means joblib's context (parallel_config, a Dask backend).
+    workers = max(devices, joblib.effective_n_jobs(n_jobs))
     smallest = 1 if on_accelerator() else _batch.CPU_BATCH_MIN_MEMBERS
     tasks = sorted(groups, key=len, reverse=True)
     while len(tasks) < workers and tasks and len(tasks[0]) >= 2 * smallest:

@@ -202,3 +202,19 @@ def test_groups_are_placed_on_every_device():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("OK")
+
+
+def test_groups_are_split_for_the_workers_joblib_will_use():
+    # n_jobs=None inside joblib.parallel_config (or a Dask backend) still
+    # means several workers: the largest group is halved for them, keeping
+    # at least four networks a half on a CPU.
+    from skmlp import _evaluation
+
+    group = list(range(24))
+    assert [len(t) for t in _evaluation._split_groups([group], None, 1)] == [24]
+    with joblib.parallel_config(n_jobs=2):
+        halves = _evaluation._split_groups([group], None, 1)
+    assert sorted(map(len, halves)) == [12, 12]
+    assert sorted(sum(halves, [])) == group
+    quarters = _evaluation._split_groups([list(range(12))], 8, 1)
+    assert sorted(map(len, quarters)) == [6, 6]  # not below four a task
