@@ -65,6 +65,7 @@ def pytest_collection_modifyitems(config, items):
     so in one line; everything else runs on generated data and the bundled
     sample). Tests marked ``only_backend(name, ...)`` run only where Keras'
     backend is one of those named (``test_other_backends`` runs them there).
+    Then the longest tests go first (``LONGEST_FIRST``).
     """
     backend = keras.backend.backend()
     other = [
@@ -76,15 +77,46 @@ def pytest_collection_modifyitems(config, items):
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = [item for item in items if item not in other]
-    if HAVE_MNIST:
-        return
-    needs = [item for item in items if "mnist_dir" in item.fixturenames]
-    if needs:
-        config.hook.pytest_deselected(items=needs)
-        items[:] = [item for item in items if item not in needs]
+    if not HAVE_MNIST:
+        needs = [item for item in items if "mnist_dir" in item.fixturenames]
+        if needs:
+            config.hook.pytest_deselected(items=needs)
+            items[:] = [item for item in items if item not in needs]
+    items[:] = sorted(items, key=_start_rank)
+
+
+# The suite's longest tests (each a run in processes of its own), in the order
+# they start: xdist hands out the tests one or two at a time
+# (``--maxschedchunk=1`` in pyproject.toml), worker 1 getting the first two
+# and worker 2 the next two, then each worker the next test as it finishes
+# one. Started first, they run beside the short tests instead of being left
+# to one worker at the end while the other idles.
+LONGEST_FIRST = [
+    "tests/test_other_backends.py::test_backend_runs_the_marked_tests[jax-rest]",
+    "tests/test_other_backends.py::test_backend_runs_the_marked_tests[torch]",
+    "tests/test_other_backends.py::test_backend_runs_the_marked_tests[jax-search]",
+    "tests/test_docs.py::test_user_guide_blocks_run",
+    "tests/test_docs.py::test_the_documentation_site_builds_without_warnings",
+    "tests/test_notebooks.py::test_notebook_runs_in_a_kernel_and_draws",
+    "tests/test_sample.py::test_wheel_carries_the_sample_and_stays_small",
+    "tests/test_sample.py::test_installed_package_trains_offline_on_the_sample",
+]
+
+
+def _start_rank(item) -> int:
+    """An item's place in LONGEST_FIRST (by node id prefix), else after them
+    all (a stable sort keeps the other tests in their order)."""
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST)
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    if keras.backend.backend() != "tensorflow":  # test_other_backends reads it
+        terminalreporter.write_line(
+            f"skmlp: these tests ran on Keras' {keras.backend.backend()} backend."
+        )
     # Collection runs in the xdist workers, so this says it without a count.
     if not HAVE_MNIST:
         terminalreporter.write_line(
