@@ -275,9 +275,12 @@ def test_labs_refuses_subset_and_grid_uses_validation_split(offline, capsys, spy
     assert len(search.best_estimator_.history_["val_loss"]) == 1  # it held rows out
 
 
-def test_progress_in_a_log_file_is_plain_lines(digits, capsys):
+def test_progress_in_a_log_file_is_plain_lines(digits, capsys, monkeypatch):
     from skmlp import MLPKerasClassifier
 
+    # A log: no terminal, and no Jupyter kernel in the process (the notebook
+    # tests' client imports ipykernel into the worker that ran them).
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     X, y = digits
     MLPKerasClassifier((8,), epochs=3, verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out  # not a terminal: no bar redrawn in place

@@ -5,6 +5,7 @@ Marked ``backends``: these run on TensorFlow here and on JAX and torch in
 """
 
 import random
+import sys
 import threading
 import warnings
 
@@ -537,7 +538,10 @@ def test_keyboard_interrupt_keeps_the_epochs_done(digits):
     np.testing.assert_allclose(clf.predict_proba(X), three.predict_proba(X), rtol=1e-6)
 
 
-def test_verbose_output_in_a_log_is_plain_lines(digits, capsys):
+def test_verbose_output_in_a_log_is_plain_lines(digits, capsys, monkeypatch):
+    # A log: no terminal, and no Jupyter kernel in the process (the notebook
+    # tests' client imports ipykernel into the worker that ran them).
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     X, y = digits
     MLPKerasClassifier((8,), epochs=2, verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
