@@ -4,6 +4,12 @@ from pathlib import Path
 # scikit-learn's array-API input check runs only with SciPy's array API support
 # on, which must be set before SciPy loads; without it the check is skipped.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# The suite's two workers share two cores (CI's machine too): one thread each
+# for TensorFlow, oneDNN/OpenMP and the processes the tests start, so that
+# thread pools do not spin against each other. Set before TensorFlow loads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import keras
 import numpy as np

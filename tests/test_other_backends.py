@@ -28,7 +28,16 @@ PARTS = {
 @pytest.mark.parametrize("part", list(PARTS))
 def test_backend_runs_the_marked_tests(part):
     backend, paths = PARTS[part]
-    env = {**os.environ, "KERAS_BACKEND": backend, "SKMLP_JAX_CACHE": "0"}
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "SKMLP_JAX_CACHE": "0",
+        # One thread each, as the suite's two workers share two cores: torch's
+        # and XLA's thread pools otherwise spin against each other (torch's
+        # run took three times as long beside the others as alone).
+        "OMP_NUM_THREADS": "1",
+        "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
          "-m", "backends", *paths],

@@ -130,7 +130,7 @@ def test_a_search_on_a_dask_local_cluster(data, local_search, tmp_path):
 
     # Dask's nanny gives workers OMP_NUM_THREADS=1 by default; give them this
     # process's thread count, so that they sum in the same order as it does.
-    threads = {"OMP_NUM_THREADS": str(os.cpu_count())}
+    threads = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ": threads}),
         distributed.LocalCluster(
