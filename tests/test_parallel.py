@@ -39,13 +39,26 @@ def too_large_to_batch(monkeypatch):
     monkeypatch.setattr(_batch, "CPU_BATCH_MAX_WORK", 20_000)
 
 
-def recording_scorer(folder):
-    """Accuracy; and a file "<depth>-<pid>-<unique>" in ``folder`` per call."""
+def recording_scorer(folder, processes=1):
+    """Accuracy; and a file "<depth>-<pid>-<unique>" in ``folder`` per call.
+
+    With ``processes`` > 1, a call then waits (a minute at most) until that
+    many processes have scored networks of its depth: a worker that scores
+    first holds its task, so that the next task goes to another worker
+    however the machine's load delays that one's start.
+    """
 
     def score(estimator, X, y):
+        import time
+
         depth = len(estimator.hidden_layer_sizes)
         name = f"{depth}-{os.getpid()}-{uuid.uuid4().hex}"
         (pathlib.Path(folder) / name).touch()
+        deadline = time.monotonic() + 60
+        while len(where(folder).get(depth, ())) < processes:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         return float(np.mean(estimator.predict(X) == y))
 
     return score
@@ -66,7 +79,7 @@ def _search(folder, n_jobs=None):
         MLPKerasClassifier(epochs=1, batch_size=32, random_state=0),
         GRID,
         cv=StratifiedKFold(2),
-        scoring=recording_scorer(folder),
+        scoring=recording_scorer(folder, processes=1 if n_jobs is None else 2),
         n_jobs=n_jobs,
         refit=False,
         error_score="raise",
