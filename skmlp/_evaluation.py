@@ -209,14 +209,9 @@ def evaluate(
     groups, singles = (
         _groups(fits, X, y, splits, fit_params, scoring) if batch else ({}, fits)
     )
-    devices = _device_count()
-    group_tasks = _split_groups(list(groups.values()), n_jobs, devices)
-    group_calls = [
-        joblib.delayed(_run_group)(
-            work, scoring, max_batch, i if devices > 1 else None, caller
-        )
-        for i, work in enumerate(group_tasks)
-    ]
+    devices, group_calls = _group_calls(
+        _run_group, groups, n_jobs, scoring, max_batch, caller
+    )
     n_candidates, n_splits = len(candidates), len(splits)
     single_calls = [
         joblib.delayed(_run_single)(
@@ -377,6 +372,20 @@ def _device_count() -> int:
     return len(jax.devices())
 
 
+def _group_calls(task, groups: dict, n_jobs, *args) -> tuple[int, list]:
+    """The devices JAX sees, and joblib's calls of ``task(work, device, *args)``.
+
+    One call per task of ``_split_groups``, placed on the devices in turn
+    (``device`` None where there is one).
+    """
+    devices = _device_count()
+    tasks = _split_groups(list(groups.values()), n_jobs, devices)
+    return devices, [
+        joblib.delayed(task)(work, i if devices > 1 else None, *args)
+        for i, work in enumerate(tasks)
+    ]
+
+
 def _split_groups(groups: list[list], n_jobs, devices: int) -> list[list]:
     """Groups as tasks: the largest halved until every worker or device has one.
 
@@ -414,7 +423,7 @@ def _on_device(index: int | None):
 
 
 def _run_group(
-    work: list[_Work], scoring: Scoring, max_batch, device: int | None, caller
+    work: list[_Work], device: int | None, scoring: Scoring, max_batch, caller
 ) -> list[tuple[int, dict]]:
     """A group task: train its networks together, score each fit."""
     with _on_device(device):
@@ -609,14 +618,7 @@ def fit_estimators(
                 singles += [work.index for work in works.pop(key)]
     else:
         singles = list(range(len(estimators)))
-    devices = _device_count()
-    tasks = _split_groups(list(works.values()), n_jobs, devices)
-    calls = [
-        joblib.delayed(_fit_group)(
-            work, max_batch, verbose, i if devices > 1 else None, caller
-        )
-        for i, work in enumerate(tasks)
-    ]
+    _, calls = _group_calls(_fit_group, works, n_jobs, max_batch, verbose, caller)
     calls += [
         joblib.delayed(_fit_single)(
             fit_one, i, estimators[i], X, y, fit_params[i], contexts[i], caller
@@ -650,7 +652,7 @@ def _fit_single(
 
 
 def _fit_group(
-    work: list[_Work], max_batch, verbose: int, device: int | None, caller
+    work: list[_Work], device: int | None, max_batch, verbose: int, caller
 ) -> list:
     """An ensemble's group task: train the networks together, raise a failure."""
     with _on_device(device):

@@ -34,16 +34,6 @@ __all__ = [
 ]
 
 
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "skmlp.plotting needs matplotlib: pip install matplotlib"
-        ) from None
-    return plt
-
-
 def _matplotlib():
     try:
         import matplotlib.figure
@@ -52,6 +42,13 @@ def _matplotlib():
             "skmlp.plotting needs matplotlib: pip install matplotlib"
         ) from None
     return matplotlib
+
+
+def _pyplot():
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _estimator_of(source: Any):

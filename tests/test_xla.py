@@ -16,27 +16,12 @@ import pytest
 from skmlp import MLPKerasClassifier, MLPKerasRegressor
 from skmlp._engine import _program
 
+from .test_engine import SGD_ONE_EPOCH, _max_weight_difference
+
 pytestmark = pytest.mark.only_backend("tensorflow")
 
-# 17 steps of 100 rows, the last of 17 rows: padded to 100 and masked.
-SGD_ONE_EPOCH = dict(
-    hidden_layer_sizes=(32, 16),
-    optimizer="sgd",
-    learning_rate=0.1,
-    epochs=1,
-    shuffle=False,
-    batch_size=100,
-    validation_split=0.1,
-    random_state=3,
-    dropout=0.0,
-)
-
-
-def _max_weight_difference(a, b):
-    return max(
-        float(np.abs(u - v).max())
-        for u, v in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True)
-    )
+# SGD_ONE_EPOCH: 17 steps of 100 rows, the last of 17 rows: padded to 100
+# and masked.
 
 
 def _assert_same_fit(ours, theirs, weights=1e-5, history=1e-5):
