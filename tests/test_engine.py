@@ -31,6 +31,19 @@ SGD_ONE_EPOCH = dict(
 )
 
 
+def assert_same_optimizer_state(a, b):
+    """The optimizers' variables (step count, moments) of two fitted networks agree."""
+    for ours, theirs in zip(
+        a.model_.optimizer.variables, b.model_.optimizer.variables, strict=True
+    ):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(ours),
+            keras.ops.convert_to_numpy(theirs),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
 def _max_weight_difference(a, b):
     return max(
         float(np.abs(u - v).max())
@@ -100,17 +113,7 @@ def test_optimizer_updates_equal_keras_fit(digits, optimizer):
     keras_fit = MLPKerasClassifier(engine="keras", **params).fit(X, y)
     assert _max_weight_difference(engine, keras_fit) < 1e-5
     # The optimizer's state (iterations, moments) continues from the same place.
-    for ours, theirs in zip(
-        engine.model_.optimizer.variables,
-        keras_fit.model_.optimizer.variables,
-        strict=True,
-    ):
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(ours),
-            keras.ops.convert_to_numpy(theirs),
-            rtol=1e-4,
-            atol=1e-6,
-        )
+    assert_same_optimizer_state(engine, keras_fit)
 
 
 @pytest.mark.only_backend("torch")
