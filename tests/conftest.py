@@ -104,6 +104,7 @@ LONGEST_FIRST = [
     "tests/test_docs.py::test_user_guide_blocks_run",
     "tests/test_docs.py::test_the_documentation_site_builds_without_warnings",
     "tests/test_notebooks.py::test_notebook_runs_in_a_kernel_and_draws",
+    "tests/test_examples.py::test_every_example_runs",
     "tests/test_sample.py::test_wheel_carries_the_sample_and_stays_small",
     "tests/test_sample.py::test_installed_package_trains_offline_on_the_sample",
 ]
