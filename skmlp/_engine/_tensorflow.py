@@ -115,15 +115,24 @@ class Trainer(_stateful.Trainer):
 
     def _masked_step(self, xb, yb, wb, mb, hyper_vec, seed, i):
         """One step of ``batch_size`` rows, those where ``mb`` is 0 left out."""
+        return self._step(xb, yb, wb, self.program.hyper(hyper_vec), seed, i, mb)
+
+    def _step(self, xb, yb, wb, hyper, seed, i, mask=None):
+        """One training step on a batch (rows where ``mask`` is 0 left out).
+
+        Returns the step's sums: loss x rows, rows, weighted hits, weight.
+        """
         program = self.program
-        hyper = program.hyper(hyper_vec)
-        wb = wb * mb
+        if mask is None:
+            count = tf.cast(tf.shape(xb)[0], xb.dtype)
+        else:
+            wb = wb * mask
+            count = tf.reduce_sum(mask)
         with tf.GradientTape() as tape:
             out, new_state, activity = program.forward(
-                self.params, self.state, xb, hyper, training=True, mask=mb,
+                self.params, self.state, xb, hyper, training=True, mask=mask,
                 dropout=_dropout(seed, i),
             )  # fmt: skip
-            count = tf.reduce_sum(mb)
             data = tf.reduce_sum(program.per_sample_loss(yb, out) * wb) / count
             loss = data + activity + program.weight_penalty_value(self.params, hyper)
         self._update(tape.gradient(loss, self.params), hyper)
@@ -146,28 +155,7 @@ class Trainer(_stateful.Trainer):
         def step(i, sums):
             idx = order[i * b : (i + 1) * b]
             xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
-            with tf.GradientTape() as tape:
-                out, new_state, activity = program.forward(
-                    self.params, self.state, xb, hyper, training=True,
-                    dropout=_dropout(seed, i),
-                )  # fmt: skip
-                count = tf.cast(tf.shape(xb)[0], X.dtype)
-                data = tf.reduce_sum(program.per_sample_loss(yb, out) * wb) / count
-                loss = (
-                    data + activity + program.weight_penalty_value(self.params, hyper)
-                )
-            grads = tape.gradient(loss, self.params)
-            self._update(grads, hyper)
-            for variable, value in zip(self.state, new_state, strict=True):
-                variable.assign(value)
-            hits = (
-                tf.reduce_sum(program.correct(yb, out) * wb)
-                if program.has_accuracy
-                else tf.constant(0.0, X.dtype)
-            )
-            return i + 1, sums + tf.stack(
-                [loss * count, count, hits, tf.reduce_sum(wb)]
-            )
+            return i + 1, sums + self._step(xb, yb, wb, hyper, seed, i)
 
         return _loop(step, (n + b - 1) // b, X.dtype)
 
